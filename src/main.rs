@@ -1,0 +1,2 @@
+//! The `appeal-gateway` binary: command-line edge (clap + anyhow).
+fn main() {}
