@@ -4,5 +4,12 @@
 //! I/O; the shells around them (`modem`, `store`, `web`, `daemon`) stay small.
 //! README.md's architecture section is the map.
 
+pub mod appeals;
 pub mod at;
+pub mod clock;
+pub mod config;
+pub mod inbox;
+pub mod intake;
+pub mod outbox;
 pub mod pdu;
+pub mod store;

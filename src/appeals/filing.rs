@@ -1,0 +1,138 @@
+//! Filing: one transaction numbers the appeal, stores it, writes its first event and queues the
+//! acknowledgement. Callers pass their own transaction so the inbox rows that produced the text
+//! are marked done in the same commit: a crash either files and marks, or does neither.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sqlx::{Any, Transaction};
+
+use super::events::{append_event, NewEvent};
+use super::number::{format_number, local_day};
+use super::Step;
+use crate::config::{Colour, Colours, Rule};
+use crate::outbox::{enqueue, NewSms};
+use crate::store::{from_millis, Result, Store};
+
+/// What filing needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct FilingPolicy {
+    pub tz: Tz,
+    pub signature: String,
+    /// With {signature} and {number}.
+    pub ack_template: String,
+    pub colours: Colours,
+    pub rules: Vec<Rule>,
+}
+
+impl FilingPolicy {
+    pub fn classify(&self, text: &str) -> (String, Colour) {
+        self.rules
+            .iter()
+            .find(|r| r.pattern.is_match(text))
+            .map(|r| (r.category.clone(), r.colour))
+            .unwrap_or_else(|| ("其他".to_string(), Colour::Green))
+    }
+
+    pub fn render_ack(&self, number: &str) -> String {
+        self.ack_template
+            .replace("{signature}", &self.signature)
+            .replace("{number}", number)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAppeal<'a> {
+    pub phone: &'a str,
+    pub modem: &'a str,
+    pub village: Option<&'a str>,
+    /// Normalised text.
+    pub text: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    pub id: i64,
+    pub number: String,
+    pub colour: Colour,
+    pub category: String,
+}
+
+pub async fn file_appeal(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    policy: &FilingPolicy,
+    a: NewAppeal<'_>,
+) -> Result<Filed> {
+    let now = a.now.timestamp_millis();
+    // Numbered by the day it reached us, in the village's zone.
+    let day = local_day(a.received_at, policy.tz);
+    // One statement that both backends run atomically: the row lock (PostgreSQL) or the single
+    // writer (SQLite) makes the sequence unique across daemons on one database.
+    let seq: i64 = sqlx::query_scalar(&store.sql(
+        "INSERT INTO day_counters (day, last) VALUES (?, 1) \
+         ON CONFLICT (day) DO UPDATE SET last = day_counters.last + 1 RETURNING last",
+    ))
+    .bind(&day)
+    .fetch_one(&mut **tx)
+    .await?;
+    let number = format_number(&day, seq);
+    let (category, colour) = policy.classify(a.text);
+    let limits = policy.colours.get(colour);
+    let respond_by = now + limits.respond.as_millis() as i64;
+    let resolve_by = now + limits.resolve.as_millis() as i64;
+    let id: i64 = sqlx::query_scalar(&store.sql(
+        "INSERT INTO appeals (number, phone, village, modem, text, category, colour, status, step, \
+         received_at, filed_at, updated_at, respond_by, resolve_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'open', 'collection', ?, ?, ?, ?, ?) RETURNING id",
+    ))
+    .bind(&number)
+    .bind(a.phone)
+    .bind(a.village)
+    .bind(a.modem)
+    .bind(a.text)
+    .bind(&category)
+    .bind(colour.as_str())
+    .bind(a.received_at.timestamp_millis())
+    .bind(now)
+    .bind(now)
+    .bind(respond_by)
+    .bind(resolve_by)
+    .fetch_one(&mut **tx)
+    .await?;
+    append_event(
+        store,
+        tx,
+        NewEvent {
+            appeal_id: Some(id),
+            at: now,
+            actor: a.phone,
+            channel: "sms",
+            step: Step::Collection.as_str(),
+            kind: "filed",
+            text: a.text,
+        },
+    )
+    .await?;
+    enqueue(
+        store,
+        tx,
+        NewSms {
+            recipient: a.phone,
+            text: &policy.render_ack(&number),
+            kind: "ack",
+            appeal_id: Some(id),
+            modem: Some(a.modem),
+            not_before: from_millis(now),
+        },
+    )
+    .await?;
+    tracing::info!(number = %number, phone = %super::mask_phone(a.phone), %category, colour = colour.as_str(), "appeal filed");
+    Ok(Filed {
+        id,
+        number,
+        colour,
+        category,
+    })
+}

@@ -1,0 +1,313 @@
+//! Durable receipt and the intake worker's pass over the inbox.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::assemble::{assemble, complete, Part};
+use crate::appeals::{file_appeal, Filed, FilingPolicy, NewAppeal};
+use crate::intake::normalize;
+use crate::pdu::{self, Encoding, Pdu};
+use crate::store::{from_millis, Result, Store};
+
+/// Commits a raw PDU read from `modem`. Returns false when the same PDU was already stored (a
+/// message re-read after a crash before its delete, or listed again by a sweep).
+pub async fn store_raw(
+    store: &Store,
+    modem: &str,
+    pdu_hex: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let pdu_hex = pdu_hex.trim().to_ascii_uppercase();
+    let key = hex::encode(Sha256::digest(pdu_hex.as_bytes()));
+    let r = sqlx::query(&store.sql(
+        "INSERT INTO inbox (dedupe_key, modem, pdu, received_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    ))
+    .bind(&key)
+    .bind(modem)
+    .bind(&pdu_hex)
+    .bind(now.timestamp_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessSettings {
+    /// The modems this daemon owns, with the village each serves. A daemon processes only its
+    /// own modems' rows, so daemons sharing a PostgreSQL never race over a group of parts.
+    pub modems: Vec<(String, Option<String>)>,
+    /// Missing parts are given up on after this long and the text filed with a gap mark.
+    pub concat_timeout: Duration,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ProcessOutcome {
+    pub filed: Vec<Filed>,
+    pub parked_parts: usize,
+    pub bad: usize,
+    pub reports: usize,
+}
+
+/// One pass: decode new rows, file complete texts, file timed-out groups. Returns what it did;
+/// the caller loops while it keeps doing something.
+pub async fn process(
+    store: &Store,
+    settings: &ProcessSettings,
+    policy: &FilingPolicy,
+    now: DateTime<Utc>,
+) -> Result<ProcessOutcome> {
+    let mut out = ProcessOutcome::default();
+    if settings.modems.is_empty() {
+        return Ok(out);
+    }
+    let villages: HashMap<&str, Option<&str>> = settings
+        .modems
+        .iter()
+        .map(|(m, v)| (m.as_str(), v.as_deref()))
+        .collect();
+    let in_list = vec!["?"; settings.modems.len()].join(", ");
+
+    let sql = format!(
+        "SELECT id, modem, pdu, received_at FROM inbox WHERE state = 'new' AND modem IN ({in_list}) ORDER BY id LIMIT 500"
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql);
+    for (m, _) in &settings.modems {
+        q = q.bind(m);
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        let modem: String = r.try_get("modem")?;
+        let hex: String = r.try_get("pdu")?;
+        let received_at: i64 = r.try_get("received_at")?;
+        match pdu::decode_hex(&hex, true) {
+            Err(e) => {
+                tracing::warn!(inbox = id, %modem, error = %e, "undecodable PDU kept as bad");
+                mark_bad(store, id, &format!("undecodable PDU: {e}")).await?;
+                out.bad += 1;
+            }
+            Ok(Pdu::StatusReport(sr)) => {
+                crate::outbox::delivery_report(store, &modem, sr.message_ref, sr.status, now)
+                    .await?;
+                set_state(store, id, "done").await?;
+                out.reports += 1;
+            }
+            Ok(Pdu::Submit(_)) => {
+                mark_bad(
+                    store,
+                    id,
+                    "an SMS-SUBMIT on the SIM is not an inbound message",
+                )
+                .await?;
+                out.bad += 1;
+            }
+            Ok(Pdu::Deliver(d)) if d.encoding == Encoding::EightBit => {
+                // Binary data (WAP push, OTA) is not a villager's text.
+                mark_bad(store, id, "8-bit data message, not text").await?;
+                out.bad += 1;
+            }
+            Ok(Pdu::Deliver(d)) => match d.concat.filter(|c| c.total > 1) {
+                None => {
+                    let village = villages.get(modem.as_str()).copied().flatten();
+                    let text = normalize(&d.text);
+                    let filed = file_text(
+                        store,
+                        policy,
+                        &[id],
+                        Incoming {
+                            group_key: format!("inbox:{id}"),
+                            modem: &modem,
+                            village,
+                            sender: &d.sender,
+                            text: &text,
+                            has_gap: false,
+                            received_at: from_millis(received_at),
+                        },
+                        now,
+                    )
+                    .await?;
+                    out.filed.extend(filed);
+                }
+                Some(c) => {
+                    let key = format!(
+                        "{modem}|{}|{}|{}|{}",
+                        d.sender, c.ref_bits, c.reference, c.total
+                    );
+                    sqlx::query(&store.sql(
+                        "UPDATE inbox SET state = 'part', sender = ?, text = ?, concat_key = ?, concat_total = ?, \
+                         concat_seq = ? WHERE id = ? AND state = 'new'",
+                    ))
+                    .bind(&d.sender)
+                    .bind(&d.text)
+                    .bind(&key)
+                    .bind(c.total as i64)
+                    .bind(c.seq as i64)
+                    .bind(id)
+                    .execute(store.pool())
+                    .await?;
+                    out.parked_parts += 1;
+                }
+            },
+        }
+    }
+
+    // Groups of parts: file the complete ones and those whose wait is over.
+    let sql = format!(
+        "SELECT concat_key, MIN(received_at) AS first_at FROM inbox WHERE state = 'part' AND modem IN ({in_list}) \
+         GROUP BY concat_key"
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql);
+    for (m, _) in &settings.modems {
+        q = q.bind(m);
+    }
+    let groups = q.fetch_all(store.pool()).await?;
+    let deadline = now.timestamp_millis() - settings.concat_timeout.as_millis() as i64;
+    for g in groups {
+        let key: String = g.try_get("concat_key")?;
+        let first_at: i64 = g.try_get("first_at")?;
+        let parts = sqlx::query(&store.sql(
+            "SELECT id, modem, sender, text, concat_total, concat_seq, received_at FROM inbox \
+             WHERE concat_key = ? AND state = 'part' ORDER BY id",
+        ))
+        .bind(&key)
+        .fetch_all(store.pool())
+        .await?;
+        let Some(first) = parts.first() else { continue };
+        let total: i64 = first.try_get("concat_total")?;
+        let total = total.clamp(1, 255) as u8;
+        let modem: String = first.try_get("modem")?;
+        let sender: String = first.try_get("sender")?;
+        let mut ids = Vec::with_capacity(parts.len());
+        let mut texts = Vec::with_capacity(parts.len());
+        for p in &parts {
+            ids.push(p.try_get::<i64, _>("id")?);
+            let seq: i64 = p.try_get("concat_seq")?;
+            texts.push(Part {
+                seq: seq.clamp(0, 255) as u8,
+                text: p.try_get("text")?,
+            });
+        }
+        let whole = complete(total, &texts);
+        if !whole && first_at > deadline {
+            continue;
+        }
+        let (joined, has_gap) = assemble(total, &texts);
+        if has_gap {
+            tracing::warn!(%key, "filing a concatenated message with missing parts after the timeout");
+        }
+        let village = villages.get(modem.as_str()).copied().flatten();
+        let text = normalize(&joined);
+        let filed = file_text(
+            store,
+            policy,
+            &ids,
+            Incoming {
+                group_key: format!("concat:{key}:{}", ids[0]),
+                modem: &modem,
+                village,
+                sender: &sender,
+                text: &text,
+                has_gap,
+                received_at: from_millis(first_at),
+            },
+            now,
+        )
+        .await?;
+        out.filed.extend(filed);
+    }
+    Ok(out)
+}
+
+struct Incoming<'a> {
+    group_key: String,
+    modem: &'a str,
+    village: Option<&'a str>,
+    sender: &'a str,
+    text: &'a str,
+    has_gap: bool,
+    received_at: DateTime<Utc>,
+}
+
+/// Files one whole text and marks its inbox rows done, all in one transaction. Returns None when
+/// another worker got there first (its rows were no longer pending).
+async fn file_text(
+    store: &Store,
+    policy: &FilingPolicy,
+    inbox_ids: &[i64],
+    m: Incoming<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<Filed>> {
+    let mut tx = store.pool().begin().await?;
+    let message_id: i64 = sqlx::query_scalar(&store.sql(
+        "INSERT INTO messages (group_key, modem, sender, text, has_gap, received_at) VALUES (?, ?, ?, ?, ?, ?) \
+         RETURNING id",
+    ))
+    .bind(&m.group_key)
+    .bind(m.modem)
+    .bind(m.sender)
+    .bind(m.text)
+    .bind(m.has_gap)
+    .bind(m.received_at.timestamp_millis())
+    .fetch_one(&mut *tx)
+    .await?;
+    let in_list = vec!["?"; inbox_ids.len()].join(", ");
+    let sql = format!(
+        "UPDATE inbox SET state = 'done', message_id = ? WHERE id IN ({in_list}) AND state IN ('new', 'part')"
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql).bind(message_id);
+    for id in inbox_ids {
+        q = q.bind(*id);
+    }
+    let marked = q.execute(&mut *tx).await?.rows_affected();
+    if marked != inbox_ids.len() as u64 {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let filed = file_appeal(
+        store,
+        &mut tx,
+        policy,
+        NewAppeal {
+            phone: m.sender,
+            modem: m.modem,
+            village: m.village,
+            text: m.text,
+            received_at: m.received_at,
+            now,
+        },
+    )
+    .await?;
+    sqlx::query(&store.sql("UPDATE messages SET appeal_id = ? WHERE id = ?"))
+        .bind(filed.id)
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(filed))
+}
+
+async fn mark_bad(store: &Store, id: i64, error: &str) -> Result<()> {
+    sqlx::query(&store.sql("UPDATE inbox SET state = 'bad', error = ? WHERE id = ?"))
+        .bind(error)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+async fn set_state(store: &Store, id: i64, state: &str) -> Result<()> {
+    sqlx::query(&store.sql("UPDATE inbox SET state = ? WHERE id = ?"))
+        .bind(state)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}

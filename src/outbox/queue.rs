@@ -1,0 +1,226 @@
+//! Outbox rows in the database: enqueue, claim, and the transitions after a send attempt.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use crate::store::{Result, Store};
+
+#[derive(Debug, Clone)]
+pub struct NewSms<'a> {
+    pub recipient: &'a str,
+    pub text: &'a str,
+    /// ack, alert, reply, survey, api ...
+    pub kind: &'a str,
+    pub appeal_id: Option<i64>,
+    /// The modem that must send it (the village's); None = any modem.
+    pub modem: Option<&'a str>,
+    pub not_before: DateTime<Utc>,
+}
+
+/// Queues an SMS inside the caller's transaction, so it exists exactly when the change that
+/// caused it does.
+pub async fn enqueue(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    s: NewSms<'_>,
+) -> Result<i64> {
+    let at = s.not_before.timestamp_millis();
+    let id = sqlx::query_scalar(&store.sql(
+        "INSERT INTO outbox (recipient, text, kind, appeal_id, modem, state, next_attempt_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?) RETURNING id",
+    ))
+    .bind(s.recipient)
+    .bind(s.text)
+    .bind(s.kind)
+    .bind(s.appeal_id)
+    .bind(s.modem)
+    .bind(at)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub recipient: String,
+    pub text: String,
+    pub kind: String,
+    pub attempts: i64,
+}
+
+/// Takes the oldest due row this modem may send and marks it `sending`.
+///
+/// `pool` = this modem may also send rows that name no modem or (when pooling is on) any modem.
+pub async fn claim_next(
+    store: &Store,
+    modem: &str,
+    daemon: &str,
+    pool: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<Claimed>> {
+    let now = now.timestamp_millis();
+    let allowed = if pool {
+        "1=1"
+    } else {
+        "(modem IS NULL OR modem = ?)"
+    };
+    let sql = format!(
+        "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND {allowed} \
+                     ORDER BY next_attempt_at, id LIMIT 1{}) \
+         RETURNING id, recipient, text, kind, attempts",
+        store.skip_locked()
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql).bind(daemon).bind(now).bind(now);
+    if !pool {
+        q = q.bind(modem);
+    }
+    let row = q.fetch_optional(store.pool()).await?;
+    row.map(|r| {
+        Ok(Claimed {
+            id: r.try_get("id")?,
+            recipient: r.try_get("recipient")?,
+            text: r.try_get("text")?,
+            kind: r.try_get("kind")?,
+            attempts: r.try_get("attempts")?,
+        })
+    })
+    .transpose()
+}
+
+/// Records a successful send: the row and one `outbox_parts` row per part's message reference.
+pub async fn mark_sent(
+    store: &Store,
+    id: i64,
+    modem: &str,
+    refs: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let now = now.timestamp_millis();
+    let mut tx = store.pool().begin().await?;
+    sqlx::query(&store.sql(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL WHERE id = ?",
+    ))
+    .bind(now)
+    .bind(modem)
+    .bind(refs.len() as i64)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    for mr in refs {
+        sqlx::query(&store.sql(
+            "INSERT INTO outbox_parts (outbox_id, modem, message_ref, sent_at) VALUES (?, ?, ?, ?)",
+        ))
+        .bind(id)
+        .bind(modem)
+        .bind(*mr as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Back to the queue after a transient failure.
+pub async fn mark_retry(store: &Store, id: i64, error: &str, next: DateTime<Utc>) -> Result<()> {
+    sqlx::query(&store.sql(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_by = NULL WHERE id = ?",
+    ))
+    .bind(next.timestamp_millis())
+    .bind(error)
+    .bind(id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
+    sqlx::query(&store.sql("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"))
+        .bind(error)
+        .bind(id)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
+/// After a crash: rows this daemon (or a daemon that stopped claiming long ago) left in
+/// `sending` go back to the queue. The attempt stays counted.
+pub async fn recover_stale(
+    store: &Store,
+    daemon: &str,
+    stale_before: DateTime<Utc>,
+) -> Result<u64> {
+    let r = sqlx::query(&store.sql(
+        "UPDATE outbox SET state = 'queued', claimed_by = NULL, last_error = 'interrupted while sending' \
+         WHERE state = 'sending' AND (claimed_by = ? OR claimed_at < ?)",
+    ))
+    .bind(daemon)
+    .bind(stale_before.timestamp_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Applies a status report: the latest part sent by `modem` with this TP-MR. Returns the outbox
+/// id when one matched. TP-ST 0x00-0x1F = delivered; 0x40-0x7F = permanent failure; others are
+/// interim and only recorded.
+pub async fn delivery_report(
+    store: &Store,
+    modem: &str,
+    mr: u8,
+    status: u8,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let mut tx = store.pool().begin().await?;
+    // TP-MR wraps at 256, so the newest part with this reference within two days is the one.
+    let horizon = now.timestamp_millis() - 2 * 24 * 3600 * 1000;
+    let row = sqlx::query(&store.sql(
+        "SELECT id, outbox_id, status FROM outbox_parts WHERE modem = ? AND message_ref = ? AND sent_at >= ? \
+         ORDER BY id DESC LIMIT 1",
+    ))
+    .bind(modem)
+    .bind(mr as i64)
+    .bind(horizon)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let part_id: i64 = row.try_get("id")?;
+    let outbox_id: i64 = row.try_get("outbox_id")?;
+    let previous: Option<i64> = row.try_get("status")?;
+    sqlx::query(&store.sql("UPDATE outbox_parts SET status = ? WHERE id = ?"))
+        .bind(status as i64)
+        .bind(part_id)
+        .execute(&mut *tx)
+        .await?;
+    let delivered = status < 0x20;
+    let permanent = (0x40..0x80).contains(&status);
+    let first_final = previous.is_none_or(|p| (0x20..0x40).contains(&p) || p >= 0x60);
+    if delivered && first_final {
+        sqlx::query(&store.sql(
+            "UPDATE outbox SET parts_delivered = parts_delivered + 1, \
+             state = CASE WHEN parts_delivered + 1 >= parts THEN 'delivered' ELSE state END, \
+             delivered_at = CASE WHEN parts_delivered + 1 >= parts THEN ? ELSE delivered_at END \
+             WHERE id = ? AND state IN ('sent', 'delivered')",
+        ))
+        .bind(now.timestamp_millis())
+        .bind(outbox_id)
+        .execute(&mut *tx)
+        .await?;
+    } else if permanent {
+        sqlx::query(&store.sql("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"))
+            .bind(format!(
+                "status report: TP-ST 0x{status:02X} (network gave up)"
+            ))
+            .bind(outbox_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Some(outbox_id))
+}

@@ -1,0 +1,2 @@
+pub async fn run_sender() {}
+pub struct SenderSettings;
