@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod inbox;
 pub mod intake;
+pub mod modem;
 pub mod outbox;
 pub mod pdu;
 pub mod store;

@@ -8,8 +8,8 @@ mod retry;
 mod sender;
 
 pub use queue::{
-    claim_next, delivery_report, enqueue, mark_failed, mark_retry, mark_sent, recover_stale,
+    claim_next, defer, delivery_report, enqueue, mark_failed, mark_retry, mark_sent, recover_stale,
     Claimed, NewSms,
 };
 pub use retry::backoff;
-pub use sender::{run_sender, SenderSettings};
+pub use sender::{recipient_limiter, run_sender, RecipientLimiter, SenderContext, SenderSettings};

@@ -138,6 +138,18 @@ pub async fn mark_retry(store: &Store, id: i64, error: &str, next: DateTime<Utc>
     Ok(())
 }
 
+/// Puts a claimed row back without counting the attempt (rate limit, not a failure).
+pub async fn defer(store: &Store, id: i64, next: DateTime<Utc>) -> Result<()> {
+    sqlx::query(&store.sql(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, attempts = attempts - 1, claimed_by = NULL WHERE id = ?",
+    ))
+    .bind(next.timestamp_millis())
+    .bind(id)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
 pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
     sqlx::query(&store.sql("UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ?"))
         .bind(error)

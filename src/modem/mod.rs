@@ -1,0 +1,176 @@
+//! The modem driver: one tokio task per modem owns its port; the rest of the daemon talks to it
+//! through a typed command channel ([`ModemHandle`]) and reads its live state from a watch
+//! channel ([`ModemStatus`]).
+//!
+//! Receipt follows the safe order: +CMTI -> AT+CMGR -> commit the raw PDU to the inbox ->
+//! AT+CMGD, plus an AT+CMGL sweep at start and every few minutes. A database error leaves the
+//! message on the SIM for the next sweep. A vanished or silent port is reopened with capped
+//! exponential backoff; nothing else in the daemon stops meanwhile.
+
+mod conn;
+pub mod parse;
+mod port;
+mod task;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio_util::sync::CancellationToken;
+
+pub use conn::{CmdError, Conn};
+pub use port::{open, Endpoint, Port};
+
+use crate::clock::Clock;
+use crate::pdu::EncodedPart;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct ModemSettings {
+    pub name: String,
+    pub endpoint: Endpoint,
+    pub pin: Option<String>,
+    pub smsc: Option<String>,
+    pub command_timeout: Duration,
+    /// AT+CMGS waits on the network, far longer than a local command.
+    pub send_timeout: Duration,
+    pub sweep_interval: Duration,
+    pub health_interval: Duration,
+    pub init_timeout: Duration,
+}
+
+impl ModemSettings {
+    pub fn new(name: &str, endpoint: Endpoint) -> ModemSettings {
+        ModemSettings {
+            name: name.to_string(),
+            endpoint,
+            pin: None,
+            smsc: None,
+            command_timeout: Duration::from_secs(10),
+            send_timeout: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(300),
+            health_interval: Duration::from_secs(60),
+            init_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Live state of one modem, for the status page, the API and the logs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModemStatus {
+    pub name: String,
+    pub device: String,
+    /// connecting | initialising | ready | down
+    pub state: String,
+    pub rssi: Option<u8>,
+    pub bars: u8,
+    pub operator: Option<String>,
+    pub registration: Option<String>,
+    pub sim_used: Option<u32>,
+    pub sim_total: Option<u32>,
+    pub last_contact: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    pub imei: Option<String>,
+    pub received: u64,
+    pub sent: u64,
+    pub send_errors: u64,
+    pub calls: u64,
+    pub reconnects: u64,
+}
+
+impl ModemStatus {
+    pub fn is_ready(&self) -> bool {
+        self.state == "ready"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("+CMS ERROR: {0} ({desc})", desc = crate::at::cms_description(*.0))]
+    Cms(u16),
+    #[error("modem not ready")]
+    NotReady,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl SendError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SendError::Cms(c) => crate::at::cms_is_transient(*c),
+            SendError::NotReady | SendError::Failed(_) => true,
+        }
+    }
+}
+
+pub(crate) enum Request {
+    /// Sends the parts in order; replies with each part's TP-MR.
+    Send {
+        parts: Vec<EncodedPart>,
+        reply: oneshot::Sender<Result<Vec<u8>, SendError>>,
+    },
+}
+
+/// The way to a modem task. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ModemHandle {
+    pub name: String,
+    tx: mpsc::Sender<Request>,
+    status: watch::Receiver<ModemStatus>,
+}
+
+impl ModemHandle {
+    pub fn status(&self) -> ModemStatus {
+        self.status.borrow().clone()
+    }
+
+    pub fn watch(&self) -> watch::Receiver<ModemStatus> {
+        self.status.clone()
+    }
+
+    /// Sends one SMS (all its parts). Fails fast with NotReady when the task is gone.
+    pub async fn send(&self, parts: Vec<EncodedPart>) -> Result<Vec<u8>, SendError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::Send { parts, reply })
+            .await
+            .map_err(|_| SendError::NotReady)?;
+        rx.await.map_err(|_| SendError::NotReady)?
+    }
+}
+
+/// What a modem task shares with the rest of the daemon.
+#[derive(Clone)]
+pub struct ModemContext {
+    pub store: Store,
+    pub clock: Clock,
+    /// Woken after each committed inbound PDU so the intake worker files it at once.
+    pub inbox_wake: Arc<Notify>,
+    pub shutdown: CancellationToken,
+}
+
+/// Starts the task that owns this modem's port.
+pub fn spawn(
+    settings: ModemSettings,
+    ctx: ModemContext,
+) -> (ModemHandle, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(16);
+    let status = ModemStatus {
+        name: settings.name.clone(),
+        device: settings.endpoint.to_string(),
+        state: "connecting".into(),
+        ..Default::default()
+    };
+    let (status_tx, status_rx) = watch::channel(status);
+    let handle = ModemHandle {
+        name: settings.name.clone(),
+        tx,
+        status: status_rx,
+    };
+    let join = tokio::spawn(task::run(settings, ctx, rx, status_tx));
+    (handle, join)
+}

@@ -1,0 +1,576 @@
+//! The modem task's lifecycle: open -> initialise -> serve (URCs, requests, sweeps, health) ->
+//! on a link fault, back off and start again. Only this task touches the port.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::conn::{CmdError, Conn};
+use super::parse;
+use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
+use crate::at::Urc;
+use crate::inbox::store_raw;
+
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Consecutive command timeouts after which the modem counts as gone silent.
+const MAX_TIMEOUTS: u32 = 3;
+
+/// Why a session ended.
+#[derive(Debug)]
+enum Fault {
+    Link(CmdError),
+    Silent,
+    Init(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Link(e) => write!(f, "link lost: {e}"),
+            Fault::Silent => write!(
+                f,
+                "modem stopped answering ({MAX_TIMEOUTS} commands timed out)"
+            ),
+            Fault::Init(s) => write!(f, "initialisation failed: {s}"),
+        }
+    }
+}
+
+pub(super) async fn run(
+    settings: ModemSettings,
+    ctx: ModemContext,
+    mut rx: mpsc::Receiver<Request>,
+    status: watch::Sender<ModemStatus>,
+) {
+    let name = settings.name.clone();
+    let mut backoff = Duration::from_secs(1);
+    let mut attempt: u64 = 0;
+    loop {
+        if ctx.shutdown.is_cancelled() {
+            break;
+        }
+        attempt += 1;
+        status.send_modify(|s| {
+            s.state = "connecting".into();
+            if attempt > 1 {
+                s.reconnects += 1;
+            }
+        });
+        let fault = match super::open(&settings.endpoint).await {
+            Err(e) => Fault::Link(CmdError::Io(e)),
+            Ok(port) => {
+                let mut session = Session {
+                    conn: Conn::new(port),
+                    settings: &settings,
+                    ctx: &ctx,
+                    status: &status,
+                    timeouts: 0,
+                    ready: false,
+                };
+                match session.run(&mut rx).await {
+                    Ok(()) => break,
+                    Err(f) => {
+                        if session.ready {
+                            // It worked until now: retry soon.
+                            backoff = Duration::from_secs(1);
+                        }
+                        f
+                    }
+                }
+            }
+        };
+        // One line per attempt, so a modem unplugged for a day does not flood the log.
+        tracing::warn!(modem = %name, device = %settings.endpoint, attempt, retry_in = ?backoff, "{fault}");
+        status.send_modify(|s| {
+            s.state = "down".into();
+            s.error = Some(fault.to_string());
+        });
+        let until = Instant::now() + backoff;
+        // While down, answer requests at once so senders do not wait on a dead modem.
+        loop {
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(until) => break,
+                req = rx.recv() => match req {
+                    None => return,
+                    Some(Request::Send { reply, .. }) => { let _ = reply.send(Err(SendError::NotReady)); }
+                },
+            }
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    status.send_modify(|s| s.state = "stopped".into());
+}
+
+struct Session<'a> {
+    conn: Conn,
+    settings: &'a ModemSettings,
+    ctx: &'a ModemContext,
+    status: &'a watch::Sender<ModemStatus>,
+    timeouts: u32,
+    ready: bool,
+}
+
+impl Session<'_> {
+    async fn run(&mut self, rx: &mut mpsc::Receiver<Request>) -> Result<(), Fault> {
+        self.status.send_modify(|s| s.state = "initialising".into());
+        self.init().await?;
+        self.ready = true;
+        self.status.send_modify(|s| {
+            s.state = "ready".into();
+            s.error = None;
+        });
+        tracing::info!(modem = %self.settings.name, "modem ready");
+        self.sweep().await?;
+        let mut sweep = tokio::time::interval_at(
+            Instant::now() + self.settings.sweep_interval,
+            self.settings.sweep_interval,
+        );
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut health = tokio::time::interval_at(
+            Instant::now() + self.settings.health_interval,
+            self.settings.health_interval,
+        );
+        health.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            while let Some(urc) = self.conn.take_urc() {
+                self.handle_urc(urc).await?;
+            }
+            tokio::select! {
+                biased;
+                _ = self.ctx.shutdown.cancelled() => return Ok(()),
+                r = self.conn.idle_read() => r.map_err(Fault::Link)?,
+                req = rx.recv() => match req {
+                    None => return Ok(()),
+                    Some(Request::Send { parts, reply }) => {
+                        match self.send(&parts).await {
+                            Ok(answer) => { let _ = reply.send(answer); }
+                            Err(fault) => {
+                                let _ = reply.send(Err(SendError::Failed(fault.to_string())));
+                                return Err(fault);
+                            }
+                        }
+                    }
+                },
+                _ = sweep.tick() => self.sweep().await?,
+                _ = health.tick() => self.health().await?,
+            }
+        }
+    }
+
+    /// Runs a command; link loss and repeated timeouts end the session, other errors are the
+    /// caller's to judge.
+    async fn cmd(&mut self, command: &str) -> Result<Result<Vec<String>, CmdError>, Fault> {
+        self.cmd_timeout(command, self.settings.command_timeout)
+            .await
+    }
+
+    async fn cmd_timeout(
+        &mut self,
+        command: &str,
+        t: Duration,
+    ) -> Result<Result<Vec<String>, CmdError>, Fault> {
+        let r = self.conn.command(command, t).await;
+        self.note_contact();
+        match r {
+            Err(e) if e.is_link_failure() => Err(Fault::Link(e)),
+            Err(CmdError::Timeout(..)) => {
+                self.timeouts += 1;
+                tracing::debug!(modem = %self.settings.name, command, "command timed out");
+                if self.timeouts >= MAX_TIMEOUTS {
+                    Err(Fault::Silent)
+                } else {
+                    Ok(Err(CmdError::Timeout(command.into(), t)))
+                }
+            }
+            other => {
+                self.timeouts = 0;
+                Ok(other)
+            }
+        }
+    }
+
+    /// A command that must succeed; transient errors are retried a few times.
+    async fn must(&mut self, command: &str) -> Result<Vec<String>, Fault> {
+        let mut last = None;
+        for attempt in 0..4 {
+            match self.cmd(command).await? {
+                Ok(lines) => return Ok(lines),
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    tracing::info!(modem = %self.settings.name, command, error = %e, "retrying");
+                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                    last = Some(e);
+                }
+                Err(e) => return Err(Fault::Init(format!("{command}: {e}"))),
+            }
+        }
+        Err(Fault::Init(format!(
+            "{command}: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        )))
+    }
+
+    fn note_contact(&self) {
+        let now = self.ctx.clock.now();
+        self.status.send_modify(|s| s.last_contact = Some(now));
+    }
+
+    async fn init(&mut self) -> Result<(), Fault> {
+        // ESC aborts a "> " prompt a previous run may have left open.
+        self.conn.write_raw(&[0x1b]).await.map_err(Fault::Link)?;
+        let deadline = Instant::now() + self.settings.init_timeout;
+        // Some modems drop the first command after power-up, SIM800 locks its auto-baud on it.
+        loop {
+            match self.conn.command("AT", Duration::from_secs(2)).await {
+                Ok(_) => break,
+                Err(e) if e.is_link_failure() => return Err(Fault::Link(e)),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(Fault::Init(format!(
+                        "no answer to AT within {:?}: {e}",
+                        self.settings.init_timeout
+                    )));
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        self.timeouts = 0;
+        self.must("ATE0").await?;
+        if let Err(e) = self.cmd("AT+CMEE=1").await? {
+            tracing::info!(modem = %self.settings.name, error = %e, "modem refuses numeric errors (AT+CMEE=1)");
+        }
+        self.unlock_sim().await?;
+        self.identify().await?;
+        self.must("AT+CMGF=0").await?;
+        // Read, delete and receive in one memory so +CMTI indexes are readable without switching.
+        let mut storage = None;
+        for mem in [
+            "AT+CPMS=\"SM\",\"SM\",\"SM\"",
+            "AT+CPMS=\"ME\",\"ME\",\"ME\"",
+        ] {
+            if let Ok(lines) = self.cmd(mem).await? {
+                storage = lines.iter().find_map(|l| parse::cpms(l));
+                break;
+            }
+        }
+        if let Some((used, total)) = storage {
+            self.status.send_modify(|s| {
+                s.sim_used = Some(used);
+                s.sim_total = Some(total);
+            });
+        }
+        // Store-and-notify for messages and reports; fall back as ModemManager does when the
+        // modem rejects <ds>.
+        let mut cnmi_ok = false;
+        for cnmi in [
+            "AT+CNMI=2,1,0,2,0",
+            "AT+CNMI=2,1,0,1,0",
+            "AT+CNMI=2,1,0,0,0",
+        ] {
+            if self.cmd(cnmi).await?.is_ok() {
+                cnmi_ok = true;
+                break;
+            }
+        }
+        if !cnmi_ok {
+            tracing::warn!(modem = %self.settings.name, "no +CNMI setting accepted; relying on AT+CMGL sweeps");
+        }
+        if let Some(smsc) = self.settings.smsc.clone() {
+            self.must(&format!("AT+CSCA=\"{smsc}\",145")).await?;
+        }
+        for optional in ["AT+CLIP=1", "AT+CREG=2"] {
+            if let Err(e) = self.cmd(optional).await? {
+                tracing::debug!(modem = %self.settings.name, command = optional, error = %e, "optional setting refused");
+            }
+        }
+        self.health().await
+    }
+
+    async fn unlock_sim(&mut self) -> Result<(), Fault> {
+        let deadline = Instant::now() + self.settings.init_timeout;
+        let mut pin_sent = false;
+        loop {
+            let state = match self.cmd("AT+CPIN?").await? {
+                Ok(lines) => lines
+                    .iter()
+                    .find_map(|l| parse::cpin(l))
+                    .unwrap_or_else(|| "READY".into()),
+                // SIM busy right after power-up or after the PIN (transcript 1.3): wait.
+                Err(e) if e.is_transient() => "BUSY".into(),
+                Err(e) => return Err(Fault::Init(format!("SIM state unreadable: {e}"))),
+            };
+            match state.as_str() {
+                "READY" => return Ok(()),
+                "SIM PIN" if !pin_sent => {
+                    let Some(pin) = self.settings.pin.clone() else {
+                        return Err(Fault::Init(
+                            "the SIM asks for a PIN: set `pin` in this [[modem]]".into(),
+                        ));
+                    };
+                    // Never retried: three wrong PINs lock the SIM behind its PUK.
+                    pin_sent = true;
+                    if let Err(e) = self.cmd(&format!("AT+CPIN=\"{pin}\"")).await? {
+                        return Err(Fault::Init(format!(
+                            "the SIM refused the configured PIN ({e}); fix `pin` before it locks"
+                        )));
+                    }
+                }
+                "SIM PUK" => {
+                    return Err(Fault::Init(
+                        "the SIM is PUK-locked: unlock it in a phone".into(),
+                    ))
+                }
+                _ if Instant::now() >= deadline => {
+                    return Err(Fault::Init(format!("SIM not ready: {state}")));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn identify(&mut self) -> Result<(), Fault> {
+        let mut got = [None, None, None];
+        for (i, c) in ["AT+CGMI", "AT+CGMM", "AT+CGSN"].into_iter().enumerate() {
+            if let Ok(lines) = self.cmd(c).await? {
+                got[i] = lines
+                    .into_iter()
+                    .map(|l| l.trim().to_string())
+                    .find(|l| !l.is_empty());
+            }
+        }
+        let [manufacturer, model, imei] = got;
+        self.status.send_modify(|s| {
+            s.manufacturer = manufacturer;
+            s.model = model;
+            s.imei = imei;
+        });
+        Ok(())
+    }
+
+    async fn health(&mut self) -> Result<(), Fault> {
+        let rssi = match self.cmd("AT+CSQ").await? {
+            Ok(lines) => lines.iter().find_map(|l| parse::csq(l)).flatten(),
+            Err(_) => None,
+        };
+        let reg = match self.cmd("AT+CREG?").await? {
+            Ok(lines) => lines.iter().find_map(|l| parse::creg_stat(l)),
+            Err(_) => None,
+        };
+        let _ = self.cmd("AT+COPS=3,0").await?;
+        let op = match self.cmd("AT+COPS?").await? {
+            Ok(lines) => lines.iter().find_map(|l| parse::cops(l)),
+            Err(_) => None,
+        };
+        let storage = match self.cmd("AT+CPMS?").await? {
+            Ok(lines) => lines.iter().find_map(|l| parse::cpms(l)),
+            Err(_) => None,
+        };
+        self.status.send_modify(|s| {
+            s.rssi = rssi;
+            s.bars = parse::bars(rssi);
+            s.registration = reg.map(|r| parse::registration_name(r).to_string());
+            s.operator = op;
+            if let Some((used, total)) = storage {
+                s.sim_used = Some(used);
+                s.sim_total = Some(total);
+            }
+        });
+        if let Some((used, total)) = storage {
+            if total > 0 && used * 10 >= total * 8 {
+                tracing::warn!(modem = %self.settings.name, used, total, "SIM storage above 80%");
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_urc(&mut self, urc: Urc) -> Result<(), Fault> {
+        match urc {
+            Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } => {
+                if index >= 0 {
+                    self.fetch(index as u32).await?;
+                } else {
+                    // +CMTI: ,-1 means nothing was stored where we can see it: sweep.
+                    self.sweep().await?;
+                }
+            }
+            Urc::Cmt { pdu, .. } | Urc::Cds { pdu, .. } => {
+                // Direct delivery: commit, then acknowledge; never ack what we failed to store.
+                match store_raw(
+                    &self.ctx.store,
+                    &self.settings.name,
+                    &pdu,
+                    self.ctx.clock.now(),
+                )
+                .await
+                {
+                    Ok(_) => {
+                        self.received();
+                        let _ = self.cmd("AT+CNMA").await?;
+                    }
+                    Err(e) => {
+                        tracing::error!(modem = %self.settings.name, error = %e, "cannot commit a routed message; refusing it so the network retries");
+                        let _ = self.cmd("AT+CNMA=2").await?;
+                    }
+                }
+            }
+            Urc::Ring | Urc::Cring(_) => {
+                tracing::info!(modem = %self.settings.name, "incoming call");
+            }
+            Urc::Clip { number } => {
+                self.status.send_modify(|s| s.calls += 1);
+                tracing::info!(modem = %self.settings.name, caller = %crate::appeals::mask_phone(&number), "caller id");
+            }
+            Urc::Registration { stat, .. } => {
+                self.status.send_modify(|s| {
+                    s.registration = Some(parse::registration_name(stat).to_string())
+                });
+            }
+            Urc::Rssi(r) => {
+                self.status.send_modify(|s| {
+                    s.rssi = Some(r).filter(|r| *r <= 31);
+                    s.bars = parse::bars(s.rssi);
+                });
+            }
+            Urc::Ready(line) => {
+                tracing::info!(modem = %self.settings.name, %line, "modem announced")
+            }
+            other => tracing::debug!(modem = %self.settings.name, urc = ?other, "unhandled URC"),
+        }
+        Ok(())
+    }
+
+    fn received(&self) {
+        self.status.send_modify(|s| s.received += 1);
+        self.ctx.inbox_wake.notify_one();
+    }
+
+    /// AT+CMGR, commit, AT+CMGD for one stored message.
+    async fn fetch(&mut self, index: u32) -> Result<(), Fault> {
+        let lines = match self.cmd(&format!("AT+CMGR={index}")).await? {
+            Ok(lines) => lines,
+            // 321: the slot is empty (already deleted); nothing to do.
+            Err(CmdError::Cms(321)) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(modem = %self.settings.name, index, error = %e, "cannot read message; the sweep will retry");
+                return Ok(());
+            }
+        };
+        match pdu_line(&lines) {
+            Some(pdu) => self.commit_and_delete(index, &pdu).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn commit_and_delete(&mut self, index: u32, pdu: &str) -> Result<(), Fault> {
+        match store_raw(
+            &self.ctx.store,
+            &self.settings.name,
+            pdu,
+            self.ctx.clock.now(),
+        )
+        .await
+        {
+            Ok(new) => {
+                if new {
+                    self.received();
+                }
+                if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
+                    // Kept and deduplicated: the next sweep deletes it.
+                    tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(modem = %self.settings.name, index, error = %e, "database unavailable: message left on the SIM");
+                self.status
+                    .send_modify(|s| s.error = Some(format!("database: {e}")));
+                Ok(())
+            }
+        }
+    }
+
+    /// Lists everything on the SIM and files it: messages that arrived while we were down,
+    /// lost notifications, and a full SIM.
+    async fn sweep(&mut self) -> Result<(), Fault> {
+        let lines = match self
+            .cmd_timeout("AT+CMGL=4", self.settings.command_timeout * 3)
+            .await?
+        {
+            Ok(lines) => lines,
+            Err(e) => {
+                tracing::warn!(modem = %self.settings.name, error = %e, "AT+CMGL sweep failed");
+                return Ok(());
+            }
+        };
+        let mut found = Vec::new();
+        let mut iter = lines.iter().peekable();
+        while let Some(line) = iter.next() {
+            if let Some(index) = parse::cmgl_index(line) {
+                if let Some(pdu) = iter.peek().filter(|l| is_hex(l)) {
+                    found.push((index, pdu.trim().to_string()));
+                    iter.next();
+                }
+            }
+        }
+        if !found.is_empty() {
+            tracing::info!(modem = %self.settings.name, count = found.len(), "sweep found messages on the SIM");
+        }
+        for (index, pdu) in found {
+            self.commit_and_delete(index, &pdu).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends all parts. The outer error ends the session (link gone); the inner one is the
+    /// sender's to judge (retry or give up).
+    async fn send(
+        &mut self,
+        parts: &[crate::pdu::EncodedPart],
+    ) -> Result<Result<Vec<u8>, SendError>, Fault> {
+        let mut refs = Vec::with_capacity(parts.len());
+        for p in parts {
+            match self
+                .conn
+                .send_pdu(p.tpdu_len, &p.hex, self.settings.send_timeout)
+                .await
+            {
+                Ok(mr) => {
+                    self.timeouts = 0;
+                    refs.push(mr);
+                }
+                Err(e) if e.is_link_failure() => return Err(Fault::Link(e)),
+                Err(e) => {
+                    self.status.send_modify(|s| s.send_errors += 1);
+                    if matches!(e, CmdError::Timeout(..)) {
+                        self.timeouts += 1;
+                        if self.timeouts >= MAX_TIMEOUTS {
+                            return Err(Fault::Silent);
+                        }
+                    }
+                    return Ok(Err(match e {
+                        CmdError::Cms(c) => SendError::Cms(c),
+                        other => SendError::Failed(other.to_string()),
+                    }));
+                }
+            }
+        }
+        self.note_contact();
+        self.status.send_modify(|s| s.sent += 1);
+        Ok(Ok(refs))
+    }
+}
+
+fn is_hex(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The PDU line of a +CMGR response (the line after the header).
+fn pdu_line(lines: &[String]) -> Option<String> {
+    lines
+        .iter()
+        .rev()
+        .find(|l| is_hex(l))
+        .map(|l| l.trim().to_string())
+}
