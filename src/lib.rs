@@ -5,4 +5,5 @@
 //! README.md's architecture section is the map.
 
 pub mod at;
+pub mod config;
 pub mod pdu;
