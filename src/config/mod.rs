@@ -1,0 +1,492 @@
+//! The daemon's configuration: typed settings with documented defaults, loaded from one
+//! TOML file (plus the `APPEAL_GATEWAY_DATABASE_URL` override) and validated as a whole.
+//!
+//! Loading never stops at the first mistake: every problem is collected into
+//! [`ConfigErrors`] so a village admin fixes the file in one go. Each error names the key
+//! (`modem[1].baud`), what is wrong and how to fix it. `gateway-config/example.toml`
+//! shows every key with its default.
+
+mod defaults;
+mod error;
+mod load;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+
+pub use defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
+pub use error::{ConfigError, ConfigErrors};
+
+/// Environment variable that replaces `[database] url` (for tests and containers).
+/// An empty value counts as unset.
+pub const DATABASE_URL_ENV: &str = "APPEAL_GATEWAY_DATABASE_URL";
+
+/// Category given to an appeal that no rule matches.
+pub const FALLBACK_CATEGORY: &str = "其他";
+
+/// The whole validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this came from (relative paths inside it are resolved against its folder).
+    pub source: PathBuf,
+    pub time_zone: chrono_tz::Tz,
+    /// Put in front of every reply, e.g. "【村委会】".
+    pub signature: String,
+    pub database: DatabaseConfig,
+    /// Zero modems is allowed: the gateway then only takes appeals through the API.
+    pub modems: Vec<ModemConfig>,
+    pub web: WebConfig,
+    pub intake: IntakeConfig,
+    pub outbox: OutboxConfig,
+    pub templates: Templates,
+    /// (start, end) in local time. When start > end the window wraps midnight
+    /// ("22:00-07:00"); when start == end there are no quiet hours. See [`Config::is_quiet`].
+    pub quiet_hours: (NaiveTime, NaiveTime),
+    pub colours: Colours,
+    /// Tried in order; the first match wins. See [`Config::classify`].
+    pub rules: Vec<Rule>,
+    /// Village/cadre directory file, already resolved against the config file's folder.
+    pub directory: Option<PathBuf>,
+    pub api: ApiConfig,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite:...` or `postgres://...` / `postgresql://...`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// Where a modem is attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Device {
+    /// A serial device such as `/dev/ttyUSB2` or a udev symlink `/dev/modem-village1`.
+    Serial(PathBuf),
+    /// `host:port` of a modem exported over TCP (ser2net), from `tcp://host:port`.
+    Tcp(String),
+}
+
+#[derive(Clone)]
+pub struct ModemConfig {
+    pub name: String,
+    pub device: Device,
+    pub baud: u32,
+    /// SIM PIN, 4-8 digits. Redacted in Debug output.
+    pub pin: Option<String>,
+    /// SMS centre in international form (`+86...`); None keeps the SIM's own.
+    pub smsc: Option<String>,
+    /// Village code this modem serves (see `outbox.pool_sending`).
+    pub village: Option<String>,
+    pub command_timeout: Duration,
+    /// How often to sweep the SIM with AT+CMGL in case a +CMTI was lost.
+    pub sweep_interval: Duration,
+    pub health_interval: Duration,
+    /// Governor rate for sending on this modem.
+    pub send_per_minute: u32,
+    pub init_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub listen: SocketAddr,
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Clone)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    /// Argon2 PHC string (`$argon2id$...`). Redacted in Debug output.
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeConfig {
+    /// A multi-part SMS still missing parts after this is filed with what arrived.
+    pub concat_timeout: Duration,
+    /// A second SMS from the same sender within this window is appended to the first.
+    pub append_window: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxConfig {
+    pub per_recipient_per_hour: u32,
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Ask the network for delivery reports.
+    pub status_reports: bool,
+    /// false: a reply only goes out through its village's modem; true: through any modem.
+    pub pool_sending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Templates {
+    /// Acknowledgement; placeholders `{signature}` and `{number}` (validated at load).
+    pub ack: String,
+}
+
+impl Templates {
+    /// Fills `{signature}` and `{number}` in one pass, so a signature that happens to
+    /// contain "{number}" is not expanded a second time.
+    pub fn render_ack(&self, signature: &str, number: &str) -> String {
+        render(&self.ack, &[("signature", signature), ("number", number)])
+    }
+}
+
+/// Single-pass `{name}` substitution; unknown or unclosed placeholders are kept verbatim
+/// (validation rejects them at load, so this is only a no-panic fallback).
+pub(crate) fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match values.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => out.push_str(v),
+                    None => {
+                        out.push('{');
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Urgency of an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Colour {
+    Red,
+    Yellow,
+    Green,
+}
+
+impl Colour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Colour::Red => "red",
+            Colour::Yellow => "yellow",
+            Colour::Green => "green",
+        }
+    }
+
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Colour::Red => "红",
+            Colour::Yellow => "黄",
+            Colour::Green => "绿",
+        }
+    }
+}
+
+impl fmt::Display for Colour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A colour name that is none of red/yellow/green (or 红/黄/绿).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown colour `{0}` (expected red, yellow or green)")]
+pub struct UnknownColour(pub String);
+
+impl std::str::FromStr for Colour {
+    type Err = UnknownColour;
+
+    /// Accepts what `as_str` and `chinese` produce, so stored values read back.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "red" | "红" => Ok(Colour::Red),
+            "yellow" | "黄" => Ok(Colour::Yellow),
+            "green" | "绿" => Ok(Colour::Green),
+            other => Err(UnknownColour(other.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColourLimits {
+    /// A cadre must respond within this.
+    pub respond: Duration,
+    /// The appeal must be resolved within this.
+    pub resolve: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Colours {
+    pub red: ColourLimits,
+    pub yellow: ColourLimits,
+    pub green: ColourLimits,
+}
+
+impl Colours {
+    pub fn get(&self, c: Colour) -> &ColourLimits {
+        match c {
+            Colour::Red => &self.red,
+            Colour::Yellow => &self.yellow,
+            Colour::Green => &self.green,
+        }
+    }
+}
+
+/// One classification rule: text matching `pattern` gets `category` and `colour`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub pattern: regex::Regex,
+    pub category: String,
+    pub colour: Colour,
+}
+
+#[derive(Clone, Default)]
+pub struct ApiConfig {
+    /// Bearer tokens accepted by the API. Redacted in Debug output.
+    pub tokens: Vec<String>,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`, then applies `APPEAL_GATEWAY_DATABASE_URL`.
+    /// Also checks that a configured `directory` file exists.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let env_url = std::env::var(DATABASE_URL_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        load::load_file(path, env_url.as_deref())
+    }
+
+    /// Validates `text` as if read from `source` (used for messages and to resolve
+    /// relative paths). No environment override, no file-system access.
+    pub fn parse(text: &str, source: &Path) -> Result<Config, ConfigErrors> {
+        load::parse_text(text, source, None).map_err(|errors| ConfigErrors {
+            file: source.to_path_buf(),
+            errors,
+        })
+    }
+
+    /// Category and colour of an appeal: the first rule whose pattern matches, else
+    /// ("其他", Green).
+    pub fn classify(&self, text: &str) -> (String, Colour) {
+        self.rules
+            .iter()
+            .find(|r| r.pattern.is_match(text))
+            .map(|r| (r.category.clone(), r.colour))
+            .unwrap_or_else(|| (FALLBACK_CATEGORY.to_string(), Colour::Green))
+    }
+
+    /// Whether `local` (a wall-clock time in `time_zone`) falls in the quiet hours.
+    /// The window includes its start and excludes its end.
+    pub fn is_quiet(&self, local: NaiveTime) -> bool {
+        let (start, end) = self.quiet_hours;
+        if start <= end {
+            start <= local && local < end
+        } else {
+            local >= start || local < end
+        }
+    }
+
+    /// Things that are allowed but probably not meant (no modems, an ack too long for
+    /// one SMS). The daemon logs these at start; same shape as errors.
+    pub fn warnings(&self) -> Vec<ConfigError> {
+        validate::warnings(self)
+    }
+}
+
+/// Stands in for a secret in Debug output; says whether one is set without showing it.
+fn redacted<T>(v: &Option<T>) -> &'static str {
+    if v.is_some() {
+        "Some(<redacted>)"
+    } else {
+        "None"
+    }
+}
+
+/// `postgres://user:secret@host/db` -> `postgres://user:<redacted>@host/db`.
+fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match (authority.rfind('@'), authority.find(':')) {
+        (Some(at), Some(colon)) if colon < at => format!(
+            "{}{}:<redacted>{}",
+            &url[..scheme_end + 3],
+            &authority[..colon],
+            &rest[at..]
+        ),
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ModemConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ModemConfig")
+            .field("name", &self.name)
+            .field("device", &self.device)
+            .field("baud", &self.baud)
+            .field("pin", &format_args!("{}", redacted(&self.pin)))
+            .field("smsc", &self.smsc)
+            .field("village", &self.village)
+            .field("command_timeout", &self.command_timeout)
+            .field("sweep_interval", &self.sweep_interval)
+            .field("health_interval", &self.health_interval)
+            .field("send_per_minute", &self.send_per_minute)
+            .field("init_timeout", &self.init_timeout)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password_hash", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field(
+                "tokens",
+                &format_args!("[{} token(s) <redacted>]", self.tokens.len()),
+            )
+            .finish()
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            accounts: Vec::new(),
+        }
+    }
+}
+
+impl Default for IntakeConfig {
+    fn default() -> Self {
+        IntakeConfig {
+            concat_timeout: Duration::from_secs(600),
+            append_window: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            per_recipient_per_hour: 20,
+            max_attempts: 5,
+            retry_base: Duration::from_secs(30),
+            retry_max: Duration::from_secs(1800),
+            status_reports: true,
+            pool_sending: false,
+        }
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates {
+            ack: DEFAULT_ACK.to_string(),
+        }
+    }
+}
+
+impl Default for Colours {
+    fn default() -> Self {
+        let limits = |mins: u64, hours: u64| ColourLimits {
+            respond: Duration::from_secs(mins * 60),
+            resolve: Duration::from_secs(hours * 3600),
+        };
+        Colours {
+            red: limits(30, 24),
+            yellow: limits(240, 72),
+            green: limits(120, 24),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_is_single_pass_and_keeps_unknown_placeholders() {
+        let t = Templates {
+            ack: "{signature}编号{number}{other}{unclosed".into(),
+        };
+        assert_eq!(
+            t.render_ack("【{number}】", "A1"),
+            "【{number}】编号A1{other}{unclosed"
+        );
+    }
+
+    #[test]
+    fn redact_url_hides_only_the_password() {
+        assert_eq!(
+            redact_url("postgres://gw:s3cret@db.local:5432/appeals"),
+            "postgres://gw:<redacted>@db.local:5432/appeals"
+        );
+        assert_eq!(
+            redact_url("postgres://gw@db/appeals"),
+            "postgres://gw@db/appeals"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/a.db"),
+            "sqlite:///var/lib/a.db"
+        );
+    }
+
+    #[test]
+    fn colour_round_trips_through_from_str() {
+        for c in [Colour::Red, Colour::Yellow, Colour::Green] {
+            assert_eq!(c.as_str().parse::<Colour>(), Ok(c));
+            assert_eq!(c.chinese().parse::<Colour>(), Ok(c));
+        }
+        assert!("blue".parse::<Colour>().is_err());
+    }
+}
