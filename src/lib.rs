@@ -14,3 +14,5 @@ pub mod modem;
 pub mod outbox;
 pub mod pdu;
 pub mod store;
+pub mod daemon;
+pub mod web;

@@ -1,2 +1,297 @@
-//! The `appeal-gateway` binary: command-line edge (clap + anyhow).
-fn main() {}
+//! The `appeal-gateway` binary: the command-line edge. Parses arguments (clap), sets up
+//! logging, and turns every error into a message and an exit code (anyhow lives only here).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use appeal_gateway::appeals::{get_appeal, list_appeals, verify_chain, AppealFilter};
+use appeal_gateway::clock::Clock;
+use appeal_gateway::config::Config;
+use appeal_gateway::pdu;
+use appeal_gateway::store::Store;
+
+#[derive(Parser)]
+#[command(name = "appeal-gateway", version, about = "SMS gateway for the 码上办 village appeal platform")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run everything on a temporary SQLite file with a simulated modem and scripted villagers.
+    Demo {
+        /// Web address (default: the one in gateway-config/demo.toml, 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
+    /// Validate a config file; lists every error with its key and fix.
+    CheckConfig { file: PathBuf },
+    /// Apply database migrations (the daemon also does this at start).
+    Migrate {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// SMS PDU codec, for debugging a modem.
+    Pdu {
+        #[command(subcommand)]
+        command: PduCommand,
+    },
+    /// Start a stand-alone simulated modem on a new pseudo-terminal and print its path.
+    Simulate,
+    /// Filed appeals, for admins without a browser.
+    Appeals {
+        #[command(subcommand)]
+        command: AppealsCommand,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PduCommand {
+    /// Decode a PDU (hex as the modem prints it) to one line of JSON.
+    Decode {
+        /// The hex has no leading SMSC field (a bare TPDU).
+        #[arg(long)]
+        no_smsc: bool,
+        hex: String,
+    },
+    /// Encode an SMS-SUBMIT: one line per part, "<AT+CMGS length> <hex>".
+    Encode {
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        smsc: Option<String>,
+        #[arg(long)]
+        class: Option<u8>,
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppealsCommand {
+    List {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+    },
+    Show {
+        #[arg(long)]
+        config: PathBuf,
+        number: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole event chain; names the first broken event.
+    Verify {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,warp=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        // Pure commands need no runtime.
+        Command::Pdu { command } => pdu_command(command),
+        Command::CheckConfig { file } => match Config::load(&file) {
+            Ok(c) => {
+                for w in c.warnings() {
+                    println!("warning: {w}");
+                }
+                println!("{}: ok", file.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errors) => {
+                eprintln!("{errors}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        other => {
+            init_logging();
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(async_main(other))
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    Config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+async fn open_store(path: &std::path::Path) -> anyhow::Result<Store> {
+    let c = load_config(path)?;
+    Store::connect(&c.database.url, c.database.max_connections)
+        .await
+        .with_context(|| "cannot open the database")
+}
+
+/// SIGTERM or Ctrl-C cancels the token.
+fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                let _ = tokio::signal::ctrl_c().await;
+                t.cancel();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        t.cancel();
+    });
+    token
+}
+
+async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run { config } => {
+            let c = load_config(&config)?;
+            appeal_gateway::daemon::run(c, Clock::System, shutdown_on_signals()).await?;
+        }
+        Command::Demo { listen, seconds } => {
+            appeal_gateway::demo::run(listen, seconds, shutdown_on_signals()).await?;
+        }
+        Command::Simulate => {
+            appeal_gateway::demo::simulate(shutdown_on_signals()).await?;
+        }
+        Command::Migrate { config } => {
+            let store = open_store(&config).await?;
+            store.close().await;
+            println!("migrations applied");
+        }
+        Command::Appeals { command } => match command {
+            AppealsCommand::List { config, json, limit } => {
+                let store = open_store(&config).await?;
+                let mut all = Vec::new();
+                let mut before = None;
+                // Page through so --limit can exceed one query's page.
+                while (all.len() as i64) < limit {
+                    let page = list_appeals(
+                        &store,
+                        &AppealFilter {
+                            before_id: before,
+                            limit: (limit - all.len() as i64).min(500),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                    let Some(last) = page.last() else { break };
+                    before = Some(last.id);
+                    all.extend(page);
+                }
+                if json {
+                    println!("{}", serde_json::to_string(&all)?);
+                } else {
+                    for a in &all {
+                        println!("{}  {}  {:6}  {:8}  {}", a.number, a.phone, a.colour, a.status, a.text);
+                    }
+                }
+            }
+            AppealsCommand::Show { config, number } => {
+                let store = open_store(&config).await?;
+                match get_appeal(&store, &number).await? {
+                    Some(a) => println!("{}", serde_json::to_string_pretty(&a)?),
+                    None => bail!("no appeal {number}"),
+                }
+            }
+        },
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { config } => {
+                let store = open_store(&config).await?;
+                match verify_chain(&store).await? {
+                    Ok(n) => println!("audit chain intact: {n} events"),
+                    Err(b) => {
+                        eprintln!("audit chain broken at event {}: {}", b.event_id, b.reason);
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+            }
+        },
+        Command::Pdu { .. } | Command::CheckConfig { .. } => unreachable!("handled without a runtime"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pdu_command(command: PduCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PduCommand::Decode { no_smsc, hex } => match pdu::decode_hex(hex.trim(), !no_smsc) {
+            Ok(p) => {
+                println!("{}", pdu::to_json(&p));
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("cannot decode PDU: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        PduCommand::Encode { to, smsc, class, text } => {
+            if let Some(c) = class {
+                if c > 3 {
+                    bail!("--class must be 0, 1, 2 or 3");
+                }
+            }
+            let opts = pdu::SubmitOptions {
+                smsc,
+                class,
+                ..Default::default()
+            };
+            match pdu::encode_submit(&to, &text, &opts) {
+                Ok(parts) => {
+                    for p in parts {
+                        println!("{} {}", p.tpdu_len, p.hex);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("cannot encode: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}

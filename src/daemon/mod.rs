@@ -1,0 +1,191 @@
+//! The supervisor: builds every task from the configuration, runs them until the shutdown
+//! token fires, and joins them by name within a grace period. Also tells systemd we are ready
+//! and alive (Type=notify with a watchdog).
+
+mod notify;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::appeals::FilingPolicy;
+use crate::clock::Clock;
+use crate::config::{Config, Device};
+use crate::inbox::ProcessSettings;
+use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
+use crate::outbox::{recipient_limiter, run_sender, SenderContext, SenderSettings};
+use crate::store::{Store, StoreError};
+
+pub use notify::sd_notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("web server: {0}")]
+    Web(String),
+}
+
+/// What the web layer and tests see of a running daemon.
+#[derive(Clone)]
+pub struct Shared {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub clock: Clock,
+    pub modems: Vec<ModemHandle>,
+    /// Wakes the senders when a row is queued from outside the intake path (API).
+    pub outbox_wake: Arc<Notify>,
+}
+
+pub fn filing_policy(c: &Config) -> FilingPolicy {
+    FilingPolicy {
+        tz: c.time_zone,
+        signature: c.signature.clone(),
+        ack_template: c.templates.ack.clone(),
+        colours: c.colours.clone(),
+        rules: c.rules.clone(),
+    }
+}
+
+pub fn modem_settings(m: &crate::config::ModemConfig) -> ModemSettings {
+    let endpoint = match &m.device {
+        Device::Serial(p) => Endpoint::Serial {
+            path: p.to_string_lossy().into_owned(),
+            baud: m.baud,
+        },
+        Device::Tcp(addr) => Endpoint::Tcp { addr: addr.clone() },
+    };
+    ModemSettings {
+        pin: m.pin.clone(),
+        smsc: m.smsc.clone(),
+        command_timeout: m.command_timeout,
+        sweep_interval: m.sweep_interval,
+        health_interval: m.health_interval,
+        init_timeout: m.init_timeout,
+        ..ModemSettings::new(&m.name, endpoint)
+    }
+}
+
+/// Identifies this daemon's claims on outbox rows. Stable across restarts of the same daemon
+/// (host + its modems), so after a crash it takes back its own `sending` rows at once.
+pub fn daemon_id(c: &Config) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
+    let modems: Vec<&str> = c.modems.iter().map(|m| m.name.as_str()).collect();
+    format!("{}:{}", host.trim(), modems.join(","))
+}
+
+/// Connects to the database, retrying with backoff: a daemon started before its PostgreSQL
+/// waits for it instead of dying.
+pub async fn connect_store(c: &Config, shutdown: &CancellationToken) -> Result<Option<Store>, StoreError> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match Store::connect(&c.database.url, c.database.max_connections).await {
+            Ok(s) => return Ok(Some(s)),
+            Err(StoreError::Sqlx(e)) => {
+                tracing::error!(error = %e, retry_in = ?wait, "database unavailable");
+            }
+            Err(e) => return Err(e),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            _ = tokio::time::sleep(wait) => {}
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
+/// Runs the daemon until `shutdown` fires.
+pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    for w in config.warnings() {
+        tracing::warn!("config: {w}");
+    }
+    let Some(store) = connect_store(&config, &shutdown).await? else {
+        return Ok(());
+    };
+    let id = daemon_id(&config);
+    match crate::outbox::recover_stale(&store, &id, clock.now() - chrono::Duration::minutes(10)).await {
+        Ok(n) if n > 0 => tracing::warn!(rows = n, "outbox rows interrupted while sending are queued again"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot recover interrupted outbox rows"),
+    }
+    let config = Arc::new(config);
+    let inbox_wake = Arc::new(Notify::new());
+    let outbox_wake = Arc::new(Notify::new());
+    let mut tasks: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
+    let mut handles = Vec::new();
+    let recipients = recipient_limiter(config.outbox.per_recipient_per_hour);
+    for m in &config.modems {
+        let ctx = ModemContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            inbox_wake: inbox_wake.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let (handle, join) = modem::spawn(modem_settings(m), ctx);
+        tasks.push((format!("modem {}", m.name), join));
+        let sender = SenderContext {
+            store: store.clone(),
+            clock: clock.clone(),
+            modem: handle.clone(),
+            wake: outbox_wake.clone(),
+            recipients: recipients.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let settings = SenderSettings {
+            daemon_id: id.clone(),
+            pool: config.outbox.pool_sending,
+            status_reports: config.outbox.status_reports,
+            smsc: None,
+            max_attempts: config.outbox.max_attempts,
+            retry_base: config.outbox.retry_base,
+            retry_max: config.outbox.retry_max,
+            per_minute: m.send_per_minute,
+        };
+        tasks.push((format!("sender {}", m.name), tokio::spawn(run_sender(sender, settings))));
+        handles.push(handle);
+    }
+    let intake = worker::IntakeWorker {
+        store: store.clone(),
+        clock: clock.clone(),
+        policy: filing_policy(&config),
+        settings: ProcessSettings {
+            modems: config.modems.iter().map(|m| (m.name.clone(), m.village.clone())).collect(),
+            concat_timeout: config.intake.concat_timeout,
+        },
+        wake: inbox_wake.clone(),
+        outbox_wake: outbox_wake.clone(),
+        shutdown: shutdown.clone(),
+    };
+    tasks.push(("intake".into(), tokio::spawn(intake.run())));
+    let shared = Shared {
+        config: config.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        modems: handles,
+        outbox_wake,
+    };
+    let web = crate::web::serve(shared.clone(), shutdown.clone())
+        .await
+        .map_err(|e| DaemonError::Web(format!("cannot listen on {}: {e}", config.web.listen)))?;
+    tasks.push(("web".into(), web));
+    tracing::info!(listen = %config.web.listen, modems = config.modems.len(), "appeal-gateway running");
+    sd_notify("READY=1");
+    let watchdog = tokio::spawn(notify::watchdog(shutdown.clone()));
+    shutdown.cancelled().await;
+    sd_notify("STOPPING=1");
+    tracing::info!("shutting down");
+    // Each task finishes what it holds (a command in flight, a transaction) and returns.
+    for (name, join) in tasks {
+        match tokio::time::timeout(Duration::from_secs(10), join).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(task = %name, error = %e, "task failed"),
+            Err(_) => tracing::error!(task = %name, "task did not stop within 10 s"),
+        }
+    }
+    watchdog.abort();
+    store.close().await;
+    Ok(())
+}
