@@ -6,3 +6,5 @@
 
 pub mod at;
 pub mod pdu;
+
+pub mod sim;
