@@ -1,0 +1,107 @@
+//! SMS-DELIVER (TS 23.040 9.2.2.1): FO, TP-OA, TP-PID, TP-DCS, TP-SCTS, TP-UDL, TP-UD.
+
+use super::{
+    address, dcs_for, dcs_info, owned_text, push_user_data, split, time, udh, Address, Deliver,
+    PduError, Reader, UserData,
+};
+use chrono::{DateTime, FixedOffset};
+
+const FO_MMS: u8 = 0x04;
+const FO_SRI: u8 = 0x20;
+const FO_UDHI: u8 = 0x40;
+const FO_RP: u8 = 0x80;
+
+/// An SMS-DELIVER borrowing its user data from the PDU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeliverView<'a> {
+    pub smsc: Option<Address>,
+    pub sender: Address,
+    pub timestamp: DateTime<FixedOffset>,
+    pub pid: u8,
+    pub dcs: u8,
+    pub class: Option<u8>,
+    /// TP-MMS clear: the SMSC has more messages waiting.
+    pub more_messages: bool,
+    pub status_report_indication: bool,
+    pub reply_path: bool,
+    pub user_data: UserData<'a>,
+}
+
+pub(super) fn read<'a>(
+    r: &mut Reader<'a>,
+    fo: u8,
+    smsc: Option<Address>,
+) -> Result<DeliverView<'a>, PduError> {
+    let sender = address::read_address(r)?;
+    let pid = r.u8("TP-PID")?;
+    let dcs = r.u8("TP-DCS")?;
+    let timestamp = time::read_scts(r, "TP-SCTS")?;
+    let udl = r.u8("TP-UDL")?;
+    let (encoding, class) = dcs_info(dcs);
+    let user_data = UserData::parse(r.rest(), udl, fo & FO_UDHI != 0, encoding)?;
+    Ok(DeliverView {
+        smsc,
+        sender,
+        timestamp,
+        pid,
+        dcs,
+        class,
+        more_messages: fo & FO_MMS == 0,
+        status_report_indication: fo & FO_SRI != 0,
+        reply_path: fo & FO_RP != 0,
+        user_data,
+    })
+}
+
+impl DeliverView<'_> {
+    pub fn to_deliver(&self) -> Deliver {
+        let (text, data) = owned_text(&self.user_data);
+        Deliver {
+            smsc: self.smsc.map(|a| a.to_string()),
+            sender: self.sender.to_string(),
+            timestamp: self.timestamp,
+            encoding: self.user_data.encoding,
+            class: self.class,
+            text,
+            data,
+            concat: self.user_data.concat,
+            ports: self.user_data.ports,
+            dcs: self.dcs,
+            pid: self.pid,
+        }
+    }
+}
+
+pub(super) fn encode(
+    sender: &str,
+    text: &str,
+    scts: DateTime<FixedOffset>,
+    concat_ref: u8,
+) -> Vec<String> {
+    let plan = split::plan(text, 8);
+    let total = plan.parts.len().min(split::MAX_PARTS);
+    let mut oa = Vec::with_capacity(12);
+    address::write_originator(sender, &mut oa);
+    let ts = time::encode_scts(&scts);
+    let dcs = dcs_for(plan.encoding, None);
+    plan.parts
+        .iter()
+        .take(total)
+        .enumerate()
+        .map(|(i, range)| {
+            let header = (total > 1)
+                .then(|| udh::concat_header(u16::from(concat_ref), 8, total as u8, i as u8 + 1));
+            let fo = FO_MMS | if header.is_some() { FO_UDHI } else { 0 };
+            let mut pdu = Vec::with_capacity(176);
+            pdu.push(0); // empty SMSC field
+            pdu.push(fo);
+            pdu.extend_from_slice(&oa);
+            pdu.push(0); // TP-PID: plain SMS
+            pdu.push(dcs);
+            pdu.extend_from_slice(&ts);
+            let part = text.get(range.clone()).unwrap_or_default();
+            push_user_data(&mut pdu, plan.encoding, part, header.as_deref());
+            hex::encode_upper(pdu)
+        })
+        .collect()
+}

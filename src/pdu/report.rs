@@ -1,0 +1,70 @@
+//! SMS-STATUS-REPORT (TS 23.040 9.2.2.3): FO, TP-MR, TP-RA, TP-SCTS, TP-DT, TP-ST and
+//! optional parameters we do not need (TP-PI, PID, DCS, UD), which are ignored.
+
+use super::{address, time, Address, PduError, Reader, StatusReport};
+use chrono::{DateTime, FixedOffset};
+
+/// An SMS-STATUS-REPORT with its addresses inline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatusReportView {
+    pub smsc: Option<Address>,
+    pub message_ref: u8,
+    pub recipient: Address,
+    pub timestamp: DateTime<FixedOffset>,
+    pub discharge_time: DateTime<FixedOffset>,
+    pub status: u8,
+    /// TP-SRQ: the report answers an SMS-COMMAND rather than a SUBMIT.
+    pub srq: bool,
+}
+
+pub(super) fn read(
+    r: &mut Reader<'_>,
+    fo: u8,
+    smsc: Option<Address>,
+) -> Result<StatusReportView, PduError> {
+    let message_ref = r.u8("TP-MR")?;
+    let recipient = address::read_address(r)?;
+    let timestamp = time::read_scts(r, "TP-SCTS")?;
+    let discharge_time = time::read_scts(r, "TP-DT")?;
+    let status = r.u8("TP-ST")?;
+    Ok(StatusReportView {
+        smsc,
+        message_ref,
+        recipient,
+        timestamp,
+        discharge_time,
+        status,
+        srq: fo & 0x20 != 0,
+    })
+}
+
+impl StatusReportView {
+    pub fn to_status_report(&self) -> StatusReport {
+        StatusReport {
+            smsc: self.smsc.map(|a| a.to_string()),
+            message_ref: self.message_ref,
+            recipient: self.recipient.to_string(),
+            timestamp: self.timestamp,
+            discharge_time: self.discharge_time,
+            status: self.status,
+        }
+    }
+}
+
+pub(super) fn encode(
+    message_ref: u8,
+    recipient: &str,
+    scts: DateTime<FixedOffset>,
+    discharge: DateTime<FixedOffset>,
+    status: u8,
+) -> String {
+    let mut pdu = Vec::with_capacity(32);
+    pdu.push(0); // empty SMSC field
+    pdu.push(0x06); // MTI 10 (status report), TP-MMS set
+    pdu.push(message_ref);
+    address::write_originator(recipient, &mut pdu);
+    pdu.extend_from_slice(&time::encode_scts(&scts));
+    pdu.extend_from_slice(&time::encode_scts(&discharge));
+    pdu.push(status);
+    hex::encode_upper(pdu)
+}
