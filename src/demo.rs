@@ -1,0 +1,136 @@
+//! `appeal-gateway demo` and `appeal-gateway simulate`: the daemon on a throw-away SQLite file
+//! with the built-in simulated modem and scripted villagers, and a stand-alone simulator.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::AsyncBufReadExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::appeals::mask_phone;
+use crate::clock::Clock;
+use crate::config::{Config, Device};
+use crate::sim::{SimModem, SimOptions};
+
+const DEMO_TOML: &str = include_str!("../gateway-config/demo.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo config: {0}")]
+    Config(String),
+    #[error("simulated modem: {0}")]
+    Sim(#[from] std::io::Error),
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
+}
+
+/// Scripted villagers: (phone, text). Full-width digits, a long message that needs several
+/// parts (delivered out of order), everyday appeals in each category.
+const SCRIPT: &[(&str, &str)] = &[
+    ("13812345678", "玉米被风吹倒了，农业保险能不能赔？"),
+    ("13987654321", "村口路灯坏了三天了，晚上路不好走"),
+    ("15000001111", "自来水停了两天，家里老人没水喝"),
+    ("13700002222", "邻居家的狗天天晚上叫，协商了好几次没用"),
+    ("13812345678", "我家电表号码是１２３４５６７８，电费算错了"),
+    ("18900003333", "垃圾堆在河边好几天没人收，气味很大，夏天苍蝇多，希望村里尽快安排人清理，\
+                     另外河边的护栏也坏了一段，小孩子在那里玩很危险，请村委会一起看看怎么处理"),
+    ("13500004444", "后山有房子裂缝，怕塌，请赶快来人看看"),
+];
+
+pub async fn run(listen: Option<SocketAddr>, seconds: Option<u64>, shutdown: CancellationToken) -> Result<(), DemoError> {
+    let dir = tempfile::tempdir()?;
+    let sim = SimModem::start(SimOptions::default()).await?;
+    let mut config = Config::parse(DEMO_TOML, Path::new("gateway-config/demo.toml")).map_err(|e| DemoError::Config(e.to_string()))?;
+    config.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.sqlite").display());
+    if let Some(m) = config.modems.first_mut() {
+        m.device = Device::Serial(sim.device_path());
+    }
+    if let Some(l) = listen {
+        config.web.listen = l;
+    }
+    println!("appeal-gateway demo");
+    println!("  web page:        http://{}/", config.web.listen);
+    println!("  API:             http://{}/api/v1/appeals", config.web.listen);
+    println!("  simulated modem: {}", sim.device_path().display());
+    println!("  database:        {}", config.database.url);
+    println!("Ctrl-C stops it.");
+    if let Some(s) = seconds {
+        let t = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(s)).await;
+            t.cancel();
+        });
+    }
+    tokio::spawn(villagers(sim.clone(), shutdown.clone()));
+    tokio::spawn(network_log(sim.clone(), shutdown.clone()));
+    crate::daemon::run(config, Clock::System, shutdown).await?;
+    sim.shutdown().await;
+    Ok(())
+}
+
+async fn villagers(sim: SimModem, shutdown: CancellationToken) {
+    // Let the daemon initialise the modem first.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (i, (phone, text)) in SCRIPT.iter().cycle().enumerate() {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if text.chars().count() > 70 {
+            // Parts out of order, as networks do deliver them.
+            sim.receive_parts(phone, text, &[1, 0, 2]);
+        } else {
+            sim.receive_sms(phone, text);
+        }
+        tracing::info!(phone = %mask_phone(phone), "villager texts: {text}");
+        let pause = if i < SCRIPT.len() { 4 } else { 30 };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
+        }
+    }
+}
+
+/// Shows what the "network" received from the gateway.
+async fn network_log(sim: SimModem, shutdown: CancellationToken) {
+    let mut seen = 0;
+    loop {
+        let sent = sim.sent_texts();
+        for (to, text) in sent.iter().skip(seen) {
+            println!("network delivered to {}: {text}", mask_phone(to));
+        }
+        seen = sent.len();
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// A stand-alone simulated modem. Lines on stdin of the form `PHONE TEXT` deliver an SMS;
+/// what the modem sends is printed.
+pub async fn simulate(shutdown: CancellationToken) -> Result<(), DemoError> {
+    let sim = SimModem::start(SimOptions::default()).await?;
+    println!("{}", sim.device_path().display());
+    eprintln!("simulated modem ready; type `PHONE TEXT` to deliver an SMS, Ctrl-C stops it");
+    tokio::spawn(network_log(sim.clone(), shutdown.clone()));
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            line = lines.next_line() => match line {
+                Ok(Some(l)) => {
+                    if let Some((phone, text)) = l.trim().split_once(' ') {
+                        sim.receive_sms(phone, text.trim());
+                    } else if !l.trim().is_empty() {
+                        eprintln!("expected: PHONE TEXT");
+                    }
+                }
+                // stdin closed (run from a script): keep serving until a signal.
+                Ok(None) | Err(_) => { shutdown.cancelled().await; break; }
+            }
+        }
+    }
+    sim.shutdown().await;
+    Ok(())
+}

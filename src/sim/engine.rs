@@ -1,0 +1,1203 @@
+//! The simulated modem's brain: a pure AT command interpreter. Bytes from the serial line go
+//! in, the bytes a modem would write back come out (echo, responses, the `> ` prompt), and
+//! unsolicited result codes collect in a queue that the I/O task drains between responses.
+//! Time comes in as arguments (`now` for timers, `wall` for PDU timestamps), so the whole
+//! modem is testable without a pseudo-terminal or a clock.
+//!
+//! Behaviour follows the dialogues in shared/testdata/modem-transcripts.md (ATV1 framing,
+//! PDU mode, `+CMTI` store-and-notify, `+CMT` with `+CNMA`, `+CDS`/`+CDSI` reports).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use tokio::time::Instant;
+
+use super::storage::{tpdu_len, Stat, Storage};
+use crate::pdu;
+
+/// What the engine says the line should carry, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// The command echo: written at once.
+    Echo(Vec<u8>),
+    /// A response (info lines + final code, or the prompt): written after the latency.
+    Response(Vec<u8>),
+}
+
+/// One SMS-SUBMIT part the network accepted through `AT+CMGS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentSms {
+    pub to: String,
+    /// The PDU hex as written by the daemon (SMSC field included), upper case.
+    pub pdu: String,
+    /// This part's decoded text.
+    pub text: String,
+    pub concat: Option<pdu::Concat>,
+    /// The `<mr>` the modem answered with `+CMGS:`.
+    pub message_ref: u8,
+    pub status_report_requested: bool,
+}
+
+/// Voice call activity, for tests of the daemon's call handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallEvent {
+    Ringing { from: String },
+    Answered { from: String },
+    /// The caller gave up after the configured number of rings.
+    Missed { from: String },
+    HungUp,
+    Dialled { number: String },
+}
+
+/// Fixed properties of the simulated modem.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub pin: Option<String>,
+    pub capacity: usize,
+    pub echo: bool,
+    pub operator: String,
+    pub signal: u8,
+    /// Delay between `+CMGS` and the status report the network sends back.
+    pub report_delay: Duration,
+    pub ring_interval: Duration,
+    pub rings: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            pin: None,
+            capacity: 30,
+            echo: true,
+            operator: "CHINA MOBILE".into(),
+            signal: 20,
+            report_delay: Duration::from_millis(200),
+            ring_interval: Duration::from_secs(1),
+            rings: 5,
+        }
+    }
+}
+
+const SMSC: &str = "+8613800280500";
+const MAX_LINE: usize = 2048;
+/// A TPDU is at most 164 octets; anything much longer is junk, not a PDU.
+const MAX_PDU_HEX: usize = 2 * 200;
+const CMEE_DEFAULT: u8 = 1;
+
+/// Settings a modem forgets when it reboots.
+#[derive(Debug, Clone)]
+struct Session {
+    echo: bool,
+    cmee: u8,
+    pin_ok: bool,
+    pin_tries: u8,
+    cmgf: u8,
+    csms: u8,
+    cscs: String,
+    creg: [u8; 3],
+    cops_format: u8,
+    mem1_sr: bool,
+}
+
+impl Session {
+    fn new(cfg: &EngineConfig) -> Session {
+        Session {
+            echo: cfg.echo,
+            cmee: CMEE_DEFAULT,
+            pin_ok: cfg.pin.is_none(),
+            pin_tries: 3,
+            cmgf: 0,
+            csms: 0,
+            cscs: "GSM".into(),
+            creg: [0; 3],
+            cops_format: 0,
+            mem1_sr: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Mode {
+    Command,
+    /// After `AT+CMGS=<n>`: collecting PDU hex until Ctrl-Z.
+    Prompt { declared: usize, hex: Vec<u8> },
+}
+
+/// Something the network hands to the modem.
+#[derive(Debug, Clone)]
+enum Incoming {
+    Deliver(String),
+    Report(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    Idle,
+    Ringing,
+    Active,
+}
+
+#[derive(Debug, Clone)]
+struct Ring {
+    from: String,
+    remaining: usize,
+    next: Instant,
+}
+
+#[derive(Debug, Clone)]
+struct PendingReport {
+    due: Instant,
+    mr: u8,
+    to: String,
+}
+
+#[derive(Debug, Clone)]
+struct PartialText {
+    to: String,
+    reference: u16,
+    total: u8,
+    parts: Vec<(u8, String)>,
+}
+
+/// Why a command failed; rendered per `AT+CMEE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fail {
+    Error,
+    Cme(u16),
+    Cms(u16),
+}
+
+/// How a command ended when it did not fail.
+enum Done {
+    Lines(Vec<String>),
+    Prompt(usize),
+    /// A final code other than OK (ATA without a call: NO CARRIER).
+    Final(&'static str),
+}
+
+type CmdResult = Result<Done, Fail>;
+
+fn ok() -> CmdResult {
+    Ok(Done::Lines(Vec::new()))
+}
+
+fn lines(v: Vec<String>) -> CmdResult {
+    Ok(Done::Lines(v))
+}
+
+/// The extended-command operation: `+X`, `+X?`, `+X=?`, `+X=a,b`.
+enum Op {
+    Exec,
+    Read,
+    Test,
+    Set(Vec<String>),
+}
+
+pub struct Engine {
+    cfg: EngineConfig,
+    s: Session,
+    mode: Mode,
+    line: Vec<u8>,
+    line_overflow: bool,
+    /// `<mode>,<mt>,<bm>,<ds>,<bfr>`; kept across reboots so that messages that arrive
+    /// while the port is down are still announced when it comes back (see `reboot`).
+    cnmi: [u8; 5],
+    clip: bool,
+    crc: bool,
+    smsc: String,
+    sm: Storage,
+    sr: Storage,
+    /// Messages the "SMSC" keeps retrying because the SIM was full.
+    network: VecDeque<Incoming>,
+    /// `+CMT` deliveries waiting for the previous one's `+CNMA`.
+    direct: VecDeque<String>,
+    awaiting_ack: Option<String>,
+    urcs: Vec<u8>,
+    next_mr: u8,
+    failures: Option<(u16, usize)>,
+    sent: Vec<SentSms>,
+    texts: Vec<(String, String)>,
+    partial: Vec<PartialText>,
+    reports: Vec<PendingReport>,
+    call: Call,
+    ring: Option<Ring>,
+    calls: Vec<CallEvent>,
+}
+
+impl Engine {
+    pub fn new(cfg: EngineConfig) -> Engine {
+        Engine {
+            s: Session::new(&cfg),
+            mode: Mode::Command,
+            line: Vec::new(),
+            line_overflow: false,
+            cnmi: [2, 1, 0, 0, 0],
+            clip: false,
+            crc: false,
+            smsc: SMSC.into(),
+            sm: Storage::new(cfg.capacity),
+            sr: Storage::new(10),
+            network: VecDeque::new(),
+            direct: VecDeque::new(),
+            awaiting_ack: None,
+            urcs: Vec::new(),
+            next_mr: 0,
+            failures: None,
+            sent: Vec::new(),
+            texts: Vec::new(),
+            partial: Vec::new(),
+            reports: Vec::new(),
+            call: Call::Idle,
+            ring: None,
+            calls: Vec::new(),
+            cfg,
+        }
+    }
+
+    // ----- the serial line -----
+
+    /// Consumes bytes from the line and returns what the modem writes back.
+    pub fn feed(&mut self, input: &[u8], now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        for &b in input {
+            match &mut self.mode {
+                Mode::Prompt { hex, .. } => match b {
+                    0x1A => out.extend(self.submit(now)),
+                    0x1B => {
+                        self.mode = Mode::Command;
+                        out.push(Output::Response(b"\r\nOK\r\n".to_vec()));
+                    }
+                    b'\r' | b'\n' | b' ' => {}
+                    _ => {
+                        if hex.len() < MAX_PDU_HEX + 2 {
+                            hex.push(b);
+                        }
+                    }
+                },
+                Mode::Command => match b {
+                    b'\r' | b'\n' => {
+                        if !self.line.is_empty() {
+                            out.extend(self.end_of_line());
+                        }
+                    }
+                    // ESC/Ctrl-Z outside the prompt: what a driver sends to abort a prompt
+                    // that is not there; a modem ignores them.
+                    0x1A | 0x1B => {}
+                    _ => {
+                        if self.line.len() < MAX_LINE {
+                            self.line.push(b);
+                        } else {
+                            self.line_overflow = true;
+                        }
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    fn end_of_line(&mut self) -> Vec<Output> {
+        let raw = std::mem::take(&mut self.line);
+        let overflow = std::mem::replace(&mut self.line_overflow, false);
+        let mut out = Vec::new();
+        if self.s.echo {
+            let mut e = raw.clone();
+            e.extend_from_slice(b"\r\n");
+            out.push(Output::Echo(e));
+        }
+        let text = String::from_utf8_lossy(&raw);
+        // A modem starts a command at "AT" and ignores what came before (line noise).
+        let Some(start) = text.to_ascii_uppercase().find("AT") else {
+            return out;
+        };
+        let body = if overflow {
+            Err(Fail::Error)
+        } else {
+            Ok(&text[start + 2..])
+        };
+        let resp = match body {
+            Ok(b) => self.execute(b),
+            Err(f) => self.render_fail(f),
+        };
+        out.push(Output::Response(resp));
+        out
+    }
+
+    /// Runs one command line (after "AT"); chained commands stop at the first failure.
+    fn execute(&mut self, body: &str) -> Vec<u8> {
+        let cmds = match split_commands(body) {
+            Some(c) => c,
+            None => return self.render_fail(Fail::Error),
+        };
+        let mut resp = Vec::new();
+        for cmd in cmds {
+            match self.command(&cmd) {
+                Ok(Done::Lines(ls)) => push_block(&mut resp, &ls),
+                Ok(Done::Prompt(n)) => {
+                    self.mode = Mode::Prompt {
+                        declared: n,
+                        hex: Vec::new(),
+                    };
+                    resp.extend_from_slice(b"\r\n> ");
+                    return resp;
+                }
+                Ok(Done::Final(code)) => {
+                    push_block(&mut resp, &[code.to_string()]);
+                    return resp;
+                }
+                Err(f) => {
+                    resp.extend(self.render_fail(f));
+                    return resp;
+                }
+            }
+        }
+        resp.extend_from_slice(b"\r\nOK\r\n");
+        resp
+    }
+
+    fn render_fail(&self, f: Fail) -> Vec<u8> {
+        let line = match (f, self.s.cmee) {
+            (Fail::Error, _) | (_, 0) => "ERROR".to_string(),
+            (Fail::Cme(n), 2) => format!("+CME ERROR: {}", cme_text(n)),
+            (Fail::Cme(n), _) => format!("+CME ERROR: {n}"),
+            (Fail::Cms(n), _) => format!("+CMS ERROR: {n}"),
+        };
+        format!("\r\n{line}\r\n").into_bytes()
+    }
+
+    // ----- commands -----
+
+    fn command(&mut self, cmd: &str) -> CmdResult {
+        if let Some(ext) = cmd.strip_prefix('+') {
+            let (name, op) = parse_op(ext);
+            return self.extended(&name, op);
+        }
+        self.basic(cmd)
+    }
+
+    fn basic(&mut self, cmd: &str) -> CmdResult {
+        // split_commands leaves ASCII here: one letter, or '&' and a letter.
+        let head = if cmd.starts_with('&') { 2 } else { 1 };
+        let Some((letter, arg)) = cmd.split_at_checked(head) else {
+            return Err(Fail::Error);
+        };
+        let n: u8 = if arg.is_empty() {
+            0
+        } else {
+            arg.parse().map_err(|_| Fail::Error)?
+        };
+        match letter {
+            "E" if n <= 1 => {
+                self.s.echo = n == 1;
+                ok()
+            }
+            "Z" => {
+                self.s = Session {
+                    pin_ok: self.s.pin_ok,
+                    pin_tries: self.s.pin_tries,
+                    ..Session::new(&self.cfg)
+                };
+                ok()
+            }
+            "V" if n == 1 => ok(),
+            "Q" if n == 0 => ok(),
+            "X" | "L" | "M" | "&F" | "&W" | "&C" | "&D" => ok(),
+            "I" => lines(vec![
+                "SIMULATOR GSM MODEM SIM-1".into(),
+                "Revision: SIM-1.0".into(),
+            ]),
+            "A" => {
+                if self.call == Call::Ringing {
+                    let from = self.ring.take().map(|r| r.from).unwrap_or_default();
+                    self.call = Call::Active;
+                    self.calls.push(CallEvent::Answered { from });
+                    ok()
+                } else {
+                    Ok(Done::Final("NO CARRIER"))
+                }
+            }
+            "H" => {
+                self.hang_up();
+                ok()
+            }
+            "D" => {
+                let number = arg.trim_end_matches(';').to_string();
+                if self.call != Call::Idle || number.is_empty() {
+                    return Err(Fail::Error);
+                }
+                self.call = Call::Active;
+                self.calls.push(CallEvent::Dialled { number });
+                ok()
+            }
+            _ => Err(Fail::Error),
+        }
+    }
+
+    fn hang_up(&mut self) {
+        if self.call != Call::Idle {
+            self.calls.push(CallEvent::HungUp);
+        }
+        self.call = Call::Idle;
+        self.ring = None;
+    }
+
+    fn need_pin_cms(&self) -> Result<(), Fail> {
+        if self.s.pin_ok {
+            Ok(())
+        } else {
+            Err(Fail::Cms(311))
+        }
+    }
+
+    fn need_pdu_mode(&self) -> Result<(), Fail> {
+        self.need_pin_cms()?;
+        if self.s.cmgf == 0 {
+            Ok(())
+        } else {
+            // Text-mode SMS is not simulated: "operation not allowed".
+            Err(Fail::Cms(302))
+        }
+    }
+
+    fn extended(&mut self, name: &str, op: Op) -> CmdResult {
+        match (name, op) {
+            ("CMEE", Op::Set(a)) => {
+                self.s.cmee = num_in(&a, 0, 0..=2).ok_or(Fail::Cme(3))?;
+                ok()
+            }
+            ("CMEE", Op::Read) => lines(vec![format!("+CMEE: {}", self.s.cmee)]),
+            ("CMEE", Op::Test) => lines(vec!["+CMEE: (0-2)".into()]),
+            ("CGMI" | "GMI", Op::Exec) => lines(vec!["SIMULATOR".into()]),
+            ("CGMM" | "GMM", Op::Exec) => lines(vec!["SIM-1".into()]),
+            ("CGMR" | "GMR", Op::Exec) => lines(vec!["Revision: SIM-1.0".into()]),
+            ("CGSN" | "GSN", Op::Exec) => lines(vec!["866012345678905".into()]),
+            ("GCAP", Op::Exec) => lines(vec!["+GCAP: +CGSM".into()]),
+            ("CIMI", Op::Exec) => {
+                if !self.s.pin_ok {
+                    return Err(Fail::Cme(11));
+                }
+                lines(vec!["460001234567890".into()])
+            }
+            ("CPIN", Op::Read) => {
+                let state = if self.s.pin_ok {
+                    "READY"
+                } else if self.s.pin_tries == 0 {
+                    "SIM PUK"
+                } else {
+                    "SIM PIN"
+                };
+                lines(vec![format!("+CPIN: {state}")])
+            }
+            ("CPIN", Op::Test) => ok(),
+            ("CPIN", Op::Set(a)) => self.enter_pin(&a),
+            ("CREG" | "CGREG" | "CEREG", op) => self.registration(name, op),
+            ("CSQ", Op::Exec) => lines(vec![format!("+CSQ: {},99", self.cfg.signal)]),
+            ("CSQ", Op::Test) => lines(vec!["+CSQ: (0-31,99),(0-7,99)".into()]),
+            ("COPS", Op::Set(a)) => {
+                if let Some(f) = a.get(1).filter(|f| !f.is_empty()) {
+                    self.s.cops_format = f
+                        .parse()
+                        .ok()
+                        .filter(|f| *f <= 2)
+                        .ok_or(Fail::Cme(3))?;
+                }
+                ok()
+            }
+            ("COPS", Op::Read) => {
+                if !self.s.pin_ok {
+                    return lines(vec!["+COPS: 0".into()]);
+                }
+                let name = match self.s.cops_format {
+                    2 => "46000".to_string(),
+                    _ => self.cfg.operator.clone(),
+                };
+                lines(vec![format!("+COPS: 0,{},\"{name}\",7", self.s.cops_format)])
+            }
+            ("COPS", Op::Test) => lines(vec![format!(
+                "+COPS: (2,\"{}\",\"CMCC\",\"46000\",7),,(0-4),(0-2)",
+                self.cfg.operator
+            )]),
+            ("CFUN", Op::Read) => lines(vec!["+CFUN: 1".into()]),
+            ("CFUN", Op::Set(_)) => ok(),
+            ("CMGF", Op::Set(a)) => {
+                self.s.cmgf = num_in(&a, 0, 0..=1).ok_or(Fail::Cms(303))?;
+                ok()
+            }
+            ("CMGF", Op::Read) => lines(vec![format!("+CMGF: {}", self.s.cmgf)]),
+            ("CMGF", Op::Test) => lines(vec!["+CMGF: (0,1)".into()]),
+            ("CSCS", Op::Set(a)) => {
+                let cs = a.first().cloned().unwrap_or_default();
+                if !["GSM", "IRA", "UCS2", "HEX", "PCCP936"].contains(&cs.as_str()) {
+                    return Err(Fail::Cme(4));
+                }
+                self.s.cscs = cs;
+                ok()
+            }
+            ("CSCS", Op::Read) => lines(vec![format!("+CSCS: \"{}\"", self.s.cscs)]),
+            ("CSCS", Op::Test) => lines(vec!["+CSCS: (\"GSM\",\"IRA\",\"UCS2\")".into()]),
+            ("CPMS", op) => self.cpms(op),
+            ("CSMS", Op::Read) => lines(vec![format!("+CSMS: {},1,1,1", self.s.csms)]),
+            ("CSMS", Op::Set(a)) => {
+                self.s.csms = num_in(&a, 0, 0..=1).ok_or(Fail::Cms(303))?;
+                lines(vec!["+CSMS: 1,1,1".into()])
+            }
+            ("CSMS", Op::Test) => lines(vec!["+CSMS: (0,1)".into()]),
+            ("CNMI", Op::Set(a)) => self.set_cnmi(&a),
+            ("CNMI", Op::Read) => {
+                let c = self.cnmi;
+                lines(vec![format!(
+                    "+CNMI: {},{},{},{},{}",
+                    c[0], c[1], c[2], c[3], c[4]
+                )])
+            }
+            ("CNMI", Op::Test) => lines(vec!["+CNMI: (0-3),(0-3),(0,2),(0-2),(0,1)".into()]),
+            ("CSCA", Op::Read) => {
+                self.need_pin_cms()?;
+                lines(vec![format!("+CSCA: \"{}\",145", self.smsc)])
+            }
+            ("CSCA", Op::Set(a)) => {
+                self.need_pin_cms()?;
+                self.smsc = a.first().cloned().ok_or(Fail::Cms(304))?;
+                ok()
+            }
+            ("CLIP", Op::Set(a)) => {
+                self.clip = num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))? == 1;
+                ok()
+            }
+            ("CLIP", Op::Read) => lines(vec![format!("+CLIP: {},1", u8::from(self.clip))]),
+            ("CRC", Op::Set(a)) => {
+                self.crc = num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))? == 1;
+                ok()
+            }
+            ("CRC", Op::Read) => lines(vec![format!("+CRC: {}", u8::from(self.crc))]),
+            ("CVHU", Op::Set(a)) => {
+                num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))?;
+                ok()
+            }
+            ("CVHU", Op::Read) => lines(vec!["+CVHU: 0".into()]),
+            ("CMMS", Op::Set(_)) => ok(),
+            ("CMMS", Op::Read) => lines(vec!["+CMMS: 0".into()]),
+            ("CNUM", Op::Exec) => ok(),
+            ("CHUP", Op::Exec) => {
+                self.hang_up();
+                ok()
+            }
+            ("CLCC", Op::Exec) => lines(self.clcc()),
+            ("CMGR", Op::Set(a)) => self.cmgr(&a),
+            ("CMGL", Op::Set(a)) => self.cmgl(&a),
+            ("CMGL", Op::Exec) => self.cmgl(&["0".into()]),
+            ("CMGL", Op::Test) => lines(vec!["+CMGL: (0-4)".into()]),
+            ("CMGD", Op::Set(a)) => self.cmgd(&a),
+            ("CMGD", Op::Test) => lines(vec![format!(
+                "+CMGD: (1-{}),(0-4)",
+                self.sm.capacity()
+            )]),
+            ("CMGS", Op::Set(a)) => {
+                self.need_pdu_mode()?;
+                let n: usize = a
+                    .first()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=180).contains(n))
+                    .ok_or(Fail::Cms(304))?;
+                Ok(Done::Prompt(n))
+            }
+            ("CMGS", Op::Test) => ok(),
+            ("CNMA", Op::Exec) => self.cnma(1),
+            ("CNMA", Op::Set(a)) => self.cnma(num_in(&a, 0, 0..=2).ok_or(Fail::Cms(304))?),
+            _ => Err(Fail::Error),
+        }
+    }
+
+    fn enter_pin(&mut self, a: &[String]) -> CmdResult {
+        if self.s.pin_ok {
+            return Err(Fail::Cme(3));
+        }
+        if self.s.pin_tries == 0 {
+            // PUK unlocking is not simulated: the SIM stays blocked.
+            return Err(Fail::Cme(16));
+        }
+        let given = a.first().map(String::as_str).unwrap_or("");
+        if Some(given) == self.cfg.pin.as_deref() {
+            self.s.pin_ok = true;
+            self.s.pin_tries = 3;
+            // The SIM registers once unlocked; with +CREG=n>0 the modem says so.
+            for (i, prefix) in ["+CREG", "+CGREG", "+CEREG"].iter().enumerate() {
+                match self.s.creg[i] {
+                    1 => self.push_urc(&format!("{prefix}: 1")),
+                    2 => self.push_urc(&format!("{prefix}: 1,\"5A3C\",\"0B1D2E\"")),
+                    _ => {}
+                }
+            }
+            ok()
+        } else {
+            self.s.pin_tries = self.s.pin_tries.saturating_sub(1);
+            Err(Fail::Cme(16))
+        }
+    }
+
+    fn registration(&mut self, name: &str, op: Op) -> CmdResult {
+        let i = match name {
+            "CREG" => 0,
+            "CGREG" => 1,
+            _ => 2,
+        };
+        match op {
+            Op::Set(a) => {
+                self.s.creg[i] = num_in(&a, 0, 0..=2).ok_or(Fail::Cme(3))?;
+                ok()
+            }
+            Op::Read => {
+                let n = self.s.creg[i];
+                let stat = u8::from(self.s.pin_ok);
+                let extra = if n == 2 && stat == 1 {
+                    ",\"5A3C\",\"0B1D2E\""
+                } else {
+                    ""
+                };
+                lines(vec![format!("+{name}: {n},{stat}{extra}")])
+            }
+            Op::Test => lines(vec![format!("+{name}: (0-2)")]),
+            Op::Exec => Err(Fail::Error),
+        }
+    }
+
+    fn cpms(&mut self, op: Op) -> CmdResult {
+        self.need_pin_cms()?;
+        let (u, t) = (self.sm.used(), self.sm.capacity());
+        match op {
+            Op::Test => lines(vec!["+CPMS: (\"SM\",\"SR\"),(\"SM\"),(\"SM\")".into()]),
+            Op::Read => {
+                let m1 = if self.s.mem1_sr {
+                    format!("\"SR\",{},{}", self.sr.used(), self.sr.capacity())
+                } else {
+                    format!("\"SM\",{u},{t}")
+                };
+                lines(vec![format!("+CPMS: {m1},\"SM\",{u},{t},\"SM\",{u},{t}")])
+            }
+            Op::Set(a) => {
+                if a.is_empty() || a.len() > 3 {
+                    return Err(Fail::Cms(302));
+                }
+                let m1_sr = match a[0].as_str() {
+                    "SM" => false,
+                    "SR" => true,
+                    _ => return Err(Fail::Cms(302)),
+                };
+                if a[1..].iter().any(|m| m != "SM") {
+                    return Err(Fail::Cms(302));
+                }
+                self.s.mem1_sr = m1_sr;
+                let m1 = if m1_sr { &self.sr } else { &self.sm };
+                let mut fields = vec![m1.used(), m1.capacity()];
+                for _ in 1..a.len() {
+                    fields.extend([u, t]);
+                }
+                let f: Vec<String> = fields.iter().map(|x| x.to_string()).collect();
+                lines(vec![format!("+CPMS: {}", f.join(","))])
+            }
+            Op::Exec => Err(Fail::Error),
+        }
+    }
+
+    fn set_cnmi(&mut self, a: &[String]) -> CmdResult {
+        self.need_pin_cms()?;
+        let limits = [3u8, 3, 2, 2, 1];
+        if a.is_empty() || a.len() > 5 {
+            return Err(Fail::Cms(303));
+        }
+        let mut next = self.cnmi;
+        for (i, v) in a.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            let n: u8 = v.parse().map_err(|_| Fail::Cms(303))?;
+            if n > limits[i] || (i == 2 && n == 1) {
+                return Err(Fail::Cms(303));
+            }
+            next[i] = n;
+        }
+        self.cnmi = next;
+        if self.cnmi[1] != 2 {
+            // Leaving direct routing: whatever waited for +CNMA goes to the SIM instead.
+            let held: Vec<String> = self.awaiting_ack.take().into_iter().chain(self.direct.drain(..)).collect();
+            for p in held {
+                self.arrive(Incoming::Deliver(p), true);
+            }
+        }
+        ok()
+    }
+
+    fn mem1(&mut self) -> &mut Storage {
+        if self.s.mem1_sr {
+            &mut self.sr
+        } else {
+            &mut self.sm
+        }
+    }
+
+    fn cmgr(&mut self, a: &[String]) -> CmdResult {
+        self.need_pdu_mode()?;
+        let i: usize = num_arg(a, 0).ok_or(Fail::Cms(321))?;
+        match self.mem1().read(i) {
+            Ok(Some(slot)) => lines(vec![
+                format!("+CMGR: {},,{}", slot.stat.code(), tpdu_len(&slot.pdu)),
+                slot.pdu,
+            ]),
+            Ok(None) | Err(_) => Err(Fail::Cms(321)),
+        }
+    }
+
+    fn cmgl(&mut self, a: &[String]) -> CmdResult {
+        self.need_pdu_mode()?;
+        let stat: u8 = num_in(a, 0, 0..=4).ok_or(Fail::Cms(302))?;
+        let mut out = Vec::new();
+        for (i, slot) in self.mem1().list(stat) {
+            out.push(format!(
+                "+CMGL: {i},{},,{}",
+                slot.stat.code(),
+                tpdu_len(&slot.pdu)
+            ));
+            out.push(slot.pdu);
+        }
+        lines(out)
+    }
+
+    fn cmgd(&mut self, a: &[String]) -> CmdResult {
+        self.need_pdu_mode()?;
+        let i: usize = num_arg(a, 0).ok_or(Fail::Cms(321))?;
+        let flag: u8 = match a.get(1).filter(|f| !f.is_empty()) {
+            None => 0,
+            Some(f) => f.parse().ok().filter(|f| *f <= 4).ok_or(Fail::Cms(302))?,
+        };
+        if flag == 0 {
+            self.mem1().delete(i).map_err(|_| Fail::Cms(321))?;
+        } else {
+            self.mem1().delete_by_flag(flag);
+        }
+        self.drain_network();
+        ok()
+    }
+
+    fn cnma(&mut self, kind: u8) -> CmdResult {
+        let Some(pdu) = self.awaiting_ack.take() else {
+            return Err(Fail::Cms(340));
+        };
+        if kind == 2 {
+            // A negative ack: the SMSC will try again later.
+            self.direct.push_back(pdu);
+        }
+        self.next_direct();
+        ok()
+    }
+
+    fn clcc(&self) -> Vec<String> {
+        let from = self.ring.as_ref().map(|r| r.from.clone());
+        match (self.call, from) {
+            (Call::Ringing, Some(f)) => vec![format!("+CLCC: 1,1,4,0,0,\"{f}\",{}", toa(&f))],
+            (Call::Active, _) => vec!["+CLCC: 1,1,0,0,0".into()],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Ctrl-Z after the prompt: validate, "send", answer.
+    fn submit(&mut self, now: Instant) -> Vec<Output> {
+        let Mode::Prompt { declared, hex } = std::mem::replace(&mut self.mode, Mode::Command)
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if self.s.echo {
+            out.push(Output::Echo(hex.clone()));
+        }
+        let hex = String::from_utf8_lossy(&hex).to_ascii_uppercase();
+        let resp = match self.accept_submit(declared, &hex, now) {
+            Ok(mr) => format!("\r\n+CMGS: {mr}\r\n\r\nOK\r\n").into_bytes(),
+            Err(f) => self.render_fail(f),
+        };
+        out.push(Output::Response(resp));
+        out
+    }
+
+    fn accept_submit(&mut self, declared: usize, hex: &str, now: Instant) -> Result<u8, Fail> {
+        let bytes = hex::decode(hex).map_err(|_| Fail::Cms(304))?;
+        let smsc_len = usize::from(*bytes.first().ok_or(Fail::Cms(304))?);
+        let tpdu = bytes.len().checked_sub(1 + smsc_len).ok_or(Fail::Cms(304))?;
+        if tpdu != declared || tpdu == 0 {
+            return Err(Fail::Cms(304));
+        }
+        let submit = match pdu::decode_hex(hex, true) {
+            Ok(pdu::Pdu::Submit(s)) => s,
+            _ => return Err(Fail::Cms(304)),
+        };
+        if let Some((code, left)) = self.failures.as_mut() {
+            if *left > 0 {
+                *left -= 1;
+                return Err(Fail::Cms(*code));
+            }
+        }
+        let mr = self.next_mr;
+        self.next_mr = self.next_mr.wrapping_add(1);
+        self.record_sent(SentSms {
+            to: submit.recipient.clone(),
+            pdu: hex.to_string(),
+            text: submit.text.clone(),
+            concat: submit.concat,
+            message_ref: mr,
+            status_report_requested: submit.status_report_request,
+        });
+        if submit.status_report_request {
+            self.reports.push(PendingReport {
+                due: now + self.cfg.report_delay,
+                mr,
+                to: submit.recipient,
+            });
+        }
+        Ok(mr)
+    }
+
+    fn record_sent(&mut self, sms: SentSms) {
+        match sms.concat {
+            None => self.texts.push((sms.to.clone(), sms.text.clone())),
+            Some(c) => {
+                let pos = self
+                    .partial
+                    .iter()
+                    .position(|p| p.to == sms.to && p.reference == c.reference && p.total == c.total);
+                let idx = match pos {
+                    Some(i) => i,
+                    None => {
+                        self.partial.push(PartialText {
+                            to: sms.to.clone(),
+                            reference: c.reference,
+                            total: c.total,
+                            parts: Vec::new(),
+                        });
+                        self.partial.len() - 1
+                    }
+                };
+                let p = &mut self.partial[idx];
+                // A part sent twice (a retry after a timeout) counts once.
+                if !p.parts.iter().any(|(s, _)| *s == c.seq) {
+                    p.parts.push((c.seq, sms.text.clone()));
+                }
+                if p.parts.len() >= usize::from(p.total) {
+                    let mut done = self.partial.remove(idx);
+                    done.parts.sort_by_key(|(s, _)| *s);
+                    let text: String = done.parts.into_iter().map(|(_, t)| t).collect();
+                    self.texts.push((done.to, text));
+                }
+            }
+        }
+        self.sent.push(sms);
+    }
+
+    // ----- the network side -----
+
+    /// The network delivers one SMS-DELIVER PDU (full hex with SMSC field).
+    pub fn deliver(&mut self, pdu_hex: &str) {
+        self.arrive(Incoming::Deliver(pdu_hex.to_ascii_uppercase()), true);
+    }
+
+    /// Puts a PDU on the SIM without announcing it; if the SIM is full it waits at the SMSC
+    /// like any other message.
+    pub fn preload(&mut self, pdu_hex: &str) {
+        self.arrive(Incoming::Deliver(pdu_hex.to_ascii_uppercase()), false);
+    }
+
+    fn arrive(&mut self, msg: Incoming, announce: bool) {
+        match msg {
+            Incoming::Deliver(p) if announce && self.cnmi[1] == 2 => {
+                self.direct.push_back(p);
+                if self.awaiting_ack.is_none() {
+                    self.next_direct();
+                }
+            }
+            Incoming::Report(p) if self.cnmi[3] == 1 => {
+                self.push_urc(&format!("+CDS: {}\r\n{p}", tpdu_len(&p)));
+            }
+            Incoming::Report(_) if self.cnmi[3] == 0 => {}
+            msg => {
+                if !self.network.is_empty() || self.sm.is_full() {
+                    self.network.push_back(msg);
+                } else {
+                    self.store(msg, announce);
+                }
+            }
+        }
+    }
+
+    fn store(&mut self, msg: Incoming, announce: bool) {
+        let (pdu, report) = match msg {
+            Incoming::Deliver(p) => (p, false),
+            Incoming::Report(p) => (p, true),
+        };
+        let Some(i) = self.sm.store(pdu.clone(), Stat::Unread) else {
+            let m = if report {
+                Incoming::Report(pdu)
+            } else {
+                Incoming::Deliver(pdu)
+            };
+            self.network.push_front(m);
+            return;
+        };
+        if !announce {
+            return;
+        }
+        if report {
+            self.push_urc(&format!("+CDSI: \"SM\",{i}"));
+        } else if matches!(self.cnmi[1], 1..=3) {
+            self.push_urc(&format!("+CMTI: \"SM\",{i}"));
+        }
+    }
+
+    fn drain_network(&mut self) {
+        while !self.sm.is_full() {
+            let Some(m) = self.network.pop_front() else {
+                break;
+            };
+            self.store(m, true);
+        }
+    }
+
+    fn next_direct(&mut self) {
+        if let Some(p) = self.direct.pop_front() {
+            self.push_urc(&format!("+CMT: ,{}\r\n{p}", tpdu_len(&p)));
+            self.awaiting_ack = Some(p);
+        }
+    }
+
+    /// An incoming voice call; the first RING goes out at once.
+    pub fn ring(&mut self, from: &str, now: Instant) {
+        if self.call != Call::Idle {
+            return;
+        }
+        self.call = Call::Ringing;
+        self.calls.push(CallEvent::Ringing { from: from.into() });
+        self.ring = Some(Ring {
+            from: from.into(),
+            remaining: self.cfg.rings,
+            next: now,
+        });
+        self.tick(now, None);
+    }
+
+    /// The earliest moment `tick` has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let r = self.ring.as_ref().map(|r| r.next);
+        let rep = self.reports.iter().map(|p| p.due).min();
+        [r, rep].into_iter().flatten().min()
+    }
+
+    /// Fires due timers: rings and status reports (`wall` stamps the reports; without it
+    /// they wait for the next tick).
+    pub fn tick(&mut self, now: Instant, wall: Option<DateTime<FixedOffset>>) {
+        while let Some(r) = self.ring.as_mut().filter(|r| r.next <= now) {
+            if r.remaining == 0 {
+                let from = r.from.clone();
+                self.ring = None;
+                self.call = Call::Idle;
+                self.calls.push(CallEvent::Missed { from });
+                break;
+            }
+            r.remaining -= 1;
+            r.next += self.cfg.ring_interval;
+            let from = r.from.clone();
+            let ring = if self.crc { "+CRING: VOICE" } else { "RING" };
+            self.push_urc(ring);
+            if self.clip {
+                self.push_urc(&format!("+CLIP: \"{from}\",{}", toa(&from)));
+            }
+        }
+        let Some(wall) = wall else { return };
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reports)
+            .into_iter()
+            .partition(|p| p.due <= now);
+        self.reports = later;
+        for p in due {
+            let pdu = pdu::encode_status_report(p.mr, &p.to, wall, wall, 0);
+            self.arrive(Incoming::Report(pdu.to_ascii_uppercase()), true);
+        }
+    }
+
+    fn push_urc(&mut self, line: &str) {
+        self.urcs.extend_from_slice(b"\r\n");
+        self.urcs.extend_from_slice(line.as_bytes());
+        self.urcs.extend_from_slice(b"\r\n");
+    }
+
+    /// Raw bytes for the line between responses (garbage injection).
+    pub fn push_raw(&mut self, bytes: &[u8]) {
+        self.urcs.extend_from_slice(bytes);
+    }
+
+    /// Unsolicited output ready to be written; held back while the `> ` prompt is open so
+    /// it never lands between the prompt and the `+CMGS` answer.
+    pub fn take_urcs(&mut self) -> Vec<u8> {
+        if matches!(self.mode, Mode::Prompt { .. }) {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.urcs)
+    }
+
+    /// The modem lost power or its USB link: volatile settings and any half-typed command
+    /// or open prompt are gone, the SIM locks again. Kept: the SIM's messages, what the
+    /// SMSC holds, the sent log, and `+CNMI`/`+CLIP`/`+CRC`, so that messages that arrive
+    /// while the port is down are announced after it returns (a deliberate departure from
+    /// real modems, which reset those too; the daemon re-initialises them anyway).
+    pub fn reboot(&mut self) {
+        self.s = Session::new(&self.cfg);
+        self.mode = Mode::Command;
+        self.line.clear();
+        self.line_overflow = false;
+        if let Some(p) = self.awaiting_ack.take() {
+            self.direct.push_front(p);
+        }
+        self.next_direct();
+    }
+
+    pub fn fail_sends(&mut self, code: u16, count: usize) {
+        self.failures = Some((code, count));
+    }
+
+    pub fn sent(&self) -> &[SentSms] {
+        &self.sent
+    }
+
+    pub fn sent_texts(&self) -> &[(String, String)] {
+        &self.texts
+    }
+
+    pub fn stored_count(&self) -> usize {
+        self.sm.used()
+    }
+
+    pub fn calls(&self) -> &[CallEvent] {
+        &self.calls
+    }
+}
+
+// ----- parsing helpers -----
+
+/// Appends an information block framed like a modem with ATV1: "\r\n" line ("\r\n" line)* "\r\n".
+fn push_block(resp: &mut Vec<u8>, ls: &[String]) {
+    if ls.is_empty() {
+        return;
+    }
+    resp.extend_from_slice(b"\r\n");
+    resp.extend_from_slice(ls.join("\r\n").as_bytes());
+    resp.extend_from_slice(b"\r\n");
+}
+
+fn toa(number: &str) -> u8 {
+    if number.starts_with('+') {
+        145
+    } else {
+        161
+    }
+}
+
+fn cme_text(n: u16) -> String {
+    match n {
+        3 => "operation not allowed".into(),
+        4 => "operation not supported".into(),
+        10 => "SIM not inserted".into(),
+        11 => "SIM PIN required".into(),
+        16 => "incorrect password".into(),
+        _ => n.to_string(),
+    }
+}
+
+/// Splits what follows "AT" into commands: basic ones ("E0", "Z", "H", "D123;") and
+/// extended ones ("+CMGF=0"), the latter separated by ';'. Upper-cases outside quotes.
+/// `None` for a line no modem would parse.
+fn split_commands(body: &str) -> Option<Vec<String>> {
+    let mut chars = body.trim().chars().peekable();
+    let mut cmds = Vec::new();
+    while let Some(&c) = chars.peek() {
+        if c == ';' || c == ' ' {
+            chars.next();
+            continue;
+        }
+        let c = c.to_ascii_uppercase();
+        if matches!(c, '+' | '^' | '$' | '*' | '#') {
+            let mut cmd = String::new();
+            let mut quoted = false;
+            while let Some(&ch) = chars.peek() {
+                if ch == ';' && !quoted {
+                    break;
+                }
+                if ch == '"' {
+                    quoted = !quoted;
+                }
+                cmd.push(if quoted { ch } else { ch.to_ascii_uppercase() });
+                chars.next();
+            }
+            if !cmd.starts_with('+') {
+                // Vendor prefixes (^, $, ...) are not simulated: "+" only.
+                cmd.insert(0, '!');
+            }
+            cmds.push(cmd);
+        } else if c == 'D' {
+            // Dial takes the rest of the line, ';' included.
+            let rest: String = chars.collect();
+            cmds.push(rest.to_ascii_uppercase());
+            break;
+        } else if c.is_ascii_alphabetic() || c == '&' {
+            let mut cmd = String::new();
+            cmd.push(c);
+            chars.next();
+            if c == '&' {
+                cmd.push(chars.next()?.to_ascii_uppercase());
+            }
+            while let Some(&d) = chars.peek() {
+                if !d.is_ascii_digit() {
+                    break;
+                }
+                cmd.push(d);
+                chars.next();
+            }
+            cmds.push(cmd);
+        } else {
+            return None;
+        }
+    }
+    Some(cmds)
+}
+
+/// "+CMGF=0" -> ("CMGF", Set(["0"])); arguments are trimmed and unquoted.
+fn parse_op(ext: &str) -> (String, Op) {
+    if let Some(name) = ext.strip_suffix("=?") {
+        return (name.trim().to_string(), Op::Test);
+    }
+    if let Some((name, args)) = ext.split_once('=') {
+        return (name.trim().to_string(), Op::Set(split_args(args)));
+    }
+    if let Some(name) = ext.strip_suffix('?') {
+        return (name.trim().to_string(), Op::Read);
+    }
+    (ext.trim().to_string(), Op::Exec)
+}
+
+fn split_args(args: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for ch in args.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(ch),
+        }
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+fn num_arg<T: std::str::FromStr>(a: &[String], i: usize) -> Option<T> {
+    a.get(i)?.parse().ok()
+}
+
+fn num_in(a: &[String], i: usize, range: std::ops::RangeInclusive<u8>) -> Option<u8> {
+    num_arg(a, i).filter(|n| range.contains(n))
+}

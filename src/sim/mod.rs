@@ -1,0 +1,424 @@
+//! A simulated GSM modem on a real pseudo-terminal, for the daemon's integration tests,
+//! `appeal-gateway demo` and `appeal-gateway simulate`. The daemon opens `device_path()`
+//! through tokio-serial exactly as it would open /dev/ttyUSB0.
+//!
+//! Layout: `engine` is the pure AT interpreter (bytes in, bytes out, time passed in);
+//! `storage` is the SIM memory; `pty` owns the pseudo-terminal. This file is the shell: a
+//! cloneable handle for tests (the "network" side: deliver texts, ring, inject faults) and
+//! one tokio task that moves bytes between the pty and the engine. The task writes each
+//! response in one piece and drains unsolicited output only between responses, so URCs
+//! never split a response line. See `pty` for why AsyncFd rather than a blocking thread.
+
+mod engine;
+mod pty;
+mod storage;
+
+pub use engine::{CallEvent, SentSms};
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::pdu;
+use engine::{Engine, EngineConfig, Output};
+use pty::Pty;
+
+/// How the simulated modem behaves; `Default` is a ready, unlocked SIM with 30 slots.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// When set the SIM starts locked (`+CPIN: SIM PIN`) until `AT+CPIN="<pin>"`.
+    pub pin: Option<String>,
+    pub storage_capacity: usize,
+    /// Delay before each response (the echo is immediate, as on a real line).
+    pub latency: Duration,
+    /// Echo at power-on (and after `ATZ` or a `close_port` reboot).
+    pub echo: bool,
+    pub operator: String,
+    /// `+CSQ` rssi.
+    pub signal: u8,
+    /// Time between an accepted `AT+CMGS` with TP-SRR and its status report.
+    pub report_delay: Duration,
+    /// Time between two RINGs of an incoming call.
+    pub ring_interval: Duration,
+    /// RINGs before the caller gives up.
+    pub rings: usize,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        let e = EngineConfig::default();
+        SimOptions {
+            pin: e.pin,
+            storage_capacity: e.capacity,
+            latency: Duration::ZERO,
+            echo: e.echo,
+            operator: e.operator,
+            signal: e.signal,
+            report_delay: e.report_delay,
+            ring_interval: e.ring_interval,
+            rings: e.rings,
+        }
+    }
+}
+
+struct State {
+    engine: Engine,
+    latency: Duration,
+    unresponsive: bool,
+    concat_ref: u8,
+}
+
+/// What the task and the handles share. The task holds this, never `Inner`, so dropping
+/// the last handle is what stops the modem.
+struct Shared {
+    state: Mutex<State>,
+    wake: Notify,
+    cancel: CancellationToken,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the engine usable (every mutation is
+        // complete before it can panic), so a poisoned lock is taken over, not propagated.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+enum Control {
+    ClosePort {
+        down_for: Duration,
+        done: oneshot::Sender<()>,
+    },
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    dir: PathBuf,
+    link: PathBuf,
+    control: mpsc::UnboundedSender<Control>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+        let _ = std::fs::remove_file(&self.link);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A handle on a running simulated modem; clones share it.
+#[derive(Clone)]
+pub struct SimModem {
+    inner: Arc<Inner>,
+}
+
+fn now_shanghai() -> DateTime<FixedOffset> {
+    Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).fixed_offset()
+}
+
+impl SimModem {
+    /// Creates the pseudo-terminal and its symlink and starts the modem task. Must be
+    /// called inside a tokio runtime.
+    pub async fn start(opts: SimOptions) -> std::io::Result<SimModem> {
+        let cfg = EngineConfig {
+            pin: opts.pin,
+            capacity: opts.storage_capacity,
+            echo: opts.echo,
+            operator: opts.operator,
+            signal: opts.signal,
+            report_delay: opts.report_delay,
+            ring_interval: opts.ring_interval,
+            rings: opts.rings,
+        };
+        let dir = pty::private_dir()?;
+        let link = dir.join("ttySIM0");
+        let port = match Pty::open().and_then(|p| pty::point_link(&link, p.slave_path()).map(|_| p))
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                engine: Engine::new(cfg),
+                latency: opts.latency,
+                unresponsive: false,
+                concat_ref: rand::random(),
+            }),
+            wake: Notify::new(),
+            cancel: CancellationToken::new(),
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(shared.clone(), port, link.clone(), rx));
+        Ok(SimModem {
+            inner: Arc::new(Inner {
+                shared,
+                dir,
+                link,
+                control: tx,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    /// The stable device path (a symlink to the current /dev/pts/N). It is missing while
+    /// the modem is down during `close_port`, like an unplugged USB modem.
+    pub fn device_path(&self) -> PathBuf {
+        self.inner.link.clone()
+    }
+
+    fn with_engine<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let r = f(&mut self.inner.shared.lock());
+        self.inner.shared.wake.notify_one();
+        r
+    }
+
+    fn encode(&self, st: &mut State, from: &str, text: &str) -> Vec<String> {
+        st.concat_ref = st.concat_ref.wrapping_add(1);
+        pdu::encode_deliver(from, text, now_shanghai(), st.concat_ref)
+    }
+
+    /// The network delivers a text (several PDUs when long), announced per `+CNMI`.
+    pub fn receive_sms(&self, from: &str, text: &str) {
+        self.with_engine(|st| {
+            for part in self.encode(st, from, text) {
+                st.engine.deliver(&part);
+            }
+        });
+    }
+
+    /// Like `receive_sms`, delivering the parts in `order` (indexes into the part list;
+    /// repeats are duplicate deliveries, omissions lost parts, out-of-range ones ignored).
+    pub fn receive_parts(&self, from: &str, text: &str, order: &[usize]) {
+        self.with_engine(|st| {
+            let parts = self.encode(st, from, text);
+            for part in order.iter().filter_map(|&i| parts.get(i)) {
+                st.engine.deliver(part);
+            }
+        });
+    }
+
+    /// Delivers an arbitrary PDU (full hex with SMSC field; possibly malformed).
+    pub fn receive_pdu(&self, pdu_hex: &str) {
+        self.with_engine(|st| st.engine.deliver(pdu_hex));
+    }
+
+    /// Puts a text on the SIM without announcing it (it arrived while the daemon was down).
+    pub fn preload(&self, from: &str, text: &str) {
+        self.with_engine(|st| {
+            for part in self.encode(st, from, text) {
+                st.engine.preload(&part);
+            }
+        });
+    }
+
+    /// Every PDU part the network accepted through `AT+CMGS`, in order.
+    pub fn sent(&self) -> Vec<SentSms> {
+        self.inner.shared.lock().engine.sent().to_vec()
+    }
+
+    /// (recipient, text) per complete message, concatenated parts joined, in order of completion.
+    pub fn sent_texts(&self) -> Vec<(String, String)> {
+        self.inner.shared.lock().engine.sent_texts().to_vec()
+    }
+
+    /// Messages on the SIM now.
+    pub fn stored_count(&self) -> usize {
+        self.inner.shared.lock().engine.stored_count()
+    }
+
+    /// Voice call activity so far.
+    pub fn calls(&self) -> Vec<CallEvent> {
+        self.inner.shared.lock().engine.calls().to_vec()
+    }
+
+    /// An incoming call: RING (or `+CRING: VOICE`) and `+CLIP` when enabled, repeated every
+    /// `ring_interval` until ATA/ATH or `rings` rings.
+    pub fn ring(&self, from: &str) {
+        self.with_engine(|st| st.engine.ring(from, Instant::now()));
+    }
+
+    /// Bytes written to the line as soon as no response is in progress.
+    pub fn inject_garbage(&self, bytes: &[u8]) {
+        self.with_engine(|st| st.engine.push_raw(bytes));
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.with_engine(|st| st.latency = d);
+    }
+
+    /// The next `count` accepted-looking `AT+CMGS` answer `+CMS ERROR: <code>`.
+    pub fn fail_sends(&self, code: u16, count: usize) {
+        self.with_engine(|st| st.engine.fail_sends(code, count));
+    }
+
+    /// The modem reads commands but writes nothing (no echo, no answer, no URC).
+    pub fn set_unresponsive(&self, on: bool) {
+        self.with_engine(|st| st.unresponsive = on);
+    }
+
+    /// The modem vanishes: the pty closes (the daemon's reads see EOF or EIO) and the
+    /// symlink disappears; after `down_for` a fresh pty comes up behind the same path and
+    /// the modem has rebooted (echo on, SIM locked if it has a PIN). Returns once it is back.
+    pub async fn close_port(&self, down_for: Duration) {
+        let (done, wait) = oneshot::channel();
+        if self
+            .inner
+            .control
+            .send(Control::ClosePort { down_for, done })
+            .is_ok()
+        {
+            let _ = wait.await;
+        }
+    }
+
+    /// Stops the modem and removes its device path (also done when the last handle drops).
+    pub async fn shutdown(self) {
+        self.inner.shared.cancel.cancel();
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
+        let _ = std::fs::remove_file(&self.inner.link);
+    }
+}
+
+enum Event {
+    Stop,
+    Control(Control),
+    Wake,
+    Timer,
+    Read(std::io::Result<usize>),
+}
+
+async fn read_port(port: &Option<Pty>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match port {
+        Some(p) => p.read(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes unless cancelled; false when the modem is stopping.
+async fn write(port: &Pty, data: &[u8], cancel: &CancellationToken) -> bool {
+    tokio::select! {
+        _ = cancel.cancelled() => false,
+        r = port.write_all(data) => {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "simulated modem: write to pty failed");
+            }
+            true
+        }
+    }
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    port: Pty,
+    link: PathBuf,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) {
+    let mut port = Some(port);
+    let mut buf = vec![0u8; 4096];
+    loop {
+        if let Some(p) = &port {
+            let urcs = {
+                let mut st = shared.lock();
+                if st.unresponsive {
+                    Vec::new()
+                } else {
+                    st.engine.take_urcs()
+                }
+            };
+            if !urcs.is_empty() && !write(p, &urcs, &shared.cancel).await {
+                return;
+            }
+        }
+        let deadline = shared.lock().engine.next_deadline();
+        let timer = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            biased;
+            _ = shared.cancel.cancelled() => Event::Stop,
+            c = control.recv() => c.map_or(Event::Stop, Event::Control),
+            _ = shared.wake.notified() => Event::Wake,
+            _ = timer => Event::Timer,
+            r = read_port(&port, &mut buf) => Event::Read(r),
+        };
+        match event {
+            Event::Stop => return,
+            Event::Wake => {}
+            Event::Timer => shared
+                .lock()
+                .engine
+                .tick(Instant::now(), Some(now_shanghai())),
+            Event::Control(Control::ClosePort { down_for, done }) => {
+                port = None;
+                let _ = std::fs::remove_file(&link);
+                shared.lock().engine.reboot();
+                tokio::select! {
+                    _ = shared.cancel.cancelled() => return,
+                    _ = tokio::time::sleep(down_for) => {}
+                }
+                match Pty::open() {
+                    Ok(p) => match pty::point_link(&link, p.slave_path()) {
+                        Ok(()) => port = Some(p),
+                        Err(e) => tracing::error!(error = %e, "simulated modem: cannot re-point its symlink"),
+                    },
+                    Err(e) => tracing::error!(error = %e, "simulated modem: cannot reopen a pty; staying down"),
+                }
+                let _ = done.send(());
+            }
+            Event::Read(Ok(n)) => {
+                let Some(p) = &port else { continue };
+                let (outputs, latency) = {
+                    let mut st = shared.lock();
+                    if st.unresponsive || n == 0 {
+                        (Vec::new(), Duration::ZERO)
+                    } else {
+                        (st.engine.feed(&buf[..n], Instant::now()), st.latency)
+                    }
+                };
+                for out in outputs {
+                    let bytes = match out {
+                        Output::Echo(b) => b,
+                        Output::Response(b) => {
+                            if !latency.is_zero() {
+                                tokio::select! {
+                                    _ = shared.cancel.cancelled() => return,
+                                    _ = tokio::time::sleep(latency) => {}
+                                }
+                            }
+                            b
+                        }
+                    };
+                    if !write(p, &bytes, &shared.cancel).await {
+                        return;
+                    }
+                }
+            }
+            Event::Read(Err(e)) => {
+                // Cannot happen while we hold the slave open; back off rather than spin.
+                tracing::warn!(error = %e, "simulated modem: pty read failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
