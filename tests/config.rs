@@ -452,7 +452,7 @@ village = ""
         &e,
         "modem[0].baud",
         "not a standard baud rate",
-        "nearest is 115200",
+        "did you mean 115200?",
     );
     assert_error(&e, "modem[0].pin", "4 to 8 digits", "pin = \"1234\"");
     assert_error(
@@ -672,7 +672,7 @@ url = "gateway.db"
 [[modem]]
 name = "m0"
 device = "/dev/ttyUSB0"
-baud = 12345
+baud = 11520
 bogus = 1
 "#,
     );
@@ -687,7 +687,9 @@ bogus = 1
         );
         assert!(line.contains(" (fix: ") && line.ends_with(')'), "{line}");
     }
-    assert!(text.contains("gateway.toml: modem[0].baud: 12345 is not a standard baud rate (fix: "));
+    assert!(text.contains(
+        "gateway.toml: modem[0].baud: 11520 is not a standard baud rate (fix: did you mean 115200?"
+    ));
 }
 
 #[test]
