@@ -418,9 +418,8 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
 
     let time_zone = match cx.string(root, "", "time_zone") {
         Some(s) => cx.check("time_zone", validate::time_zone(&s)),
-        None => Some(chrono_tz::Asia::Shanghai),
+        None => validate::time_zone(DEFAULT_TIME_ZONE).ok(),
     };
-    debug_assert_eq!(DEFAULT_TIME_ZONE, chrono_tz::Asia::Shanghai.name());
     let signature = cx
         .string(root, "", "signature")
         .unwrap_or_else(|| DEFAULT_SIGNATURE.to_string());

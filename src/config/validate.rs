@@ -46,8 +46,8 @@ pub(super) fn time_zone(s: &str) -> Result<Tz, Problem> {
     }
     let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect();
     let fix = match suggest(s, &names) {
-        Some(n) => format!("did you mean \"{n}\"? (all of China uses \"Asia/Shanghai\")"),
-        None => "use an IANA zone name such as \"Asia/Shanghai\" (all of China uses it)".into(),
+        Some(n) => format!("did you mean \"{n}\"?"),
+        None => "use an IANA zone name; all of China uses \"Asia/Shanghai\"".into(),
     };
     Err(problem(format!("unknown time zone \"{s}\""), fix))
 }
@@ -95,15 +95,24 @@ pub(super) fn baud(n: i64) -> Result<u32, Problem> {
     if let Some(b) = STANDARD_BAUDS.iter().find(|&&b| i64::from(b) == n) {
         return Ok(*b);
     }
-    let nearest = STANDARD_BAUDS
+    // A dropped or doubled digit (11520, 1152000) is the usual slip, so look for a
+    // one-edit typo before falling back to the numerically nearest rate.
+    let written = n.to_string();
+    let names: Vec<String> = STANDARD_BAUDS.iter().map(u32::to_string).collect();
+    let typo = names
         .iter()
-        .min_by_key(|&&b| (i64::from(b) - n).unsigned_abs())
-        .copied()
-        .unwrap_or(115200);
+        .find(|b| strsim::damerau_levenshtein(&written, b) == 1)
+        .cloned();
+    let nearest = typo.unwrap_or_else(|| {
+        STANDARD_BAUDS
+            .iter()
+            .min_by_key(|&&b| (i64::from(b) - n).unsigned_abs())
+            .map_or_else(|| "115200".to_string(), u32::to_string)
+    });
     Err(problem(
         format!("{n} is not a standard baud rate"),
         format!(
-            "use one of 9600, 19200, 38400, 57600, 115200 (USB modems accept any; 115200 is usual); nearest is {nearest}"
+            "did you mean {nearest}? Standard rates: 9600, 19200, 38400, 57600, 115200; USB modems usually run at 115200"
         ),
     ))
 }
