@@ -17,4 +17,5 @@ pub mod outbox;
 pub mod pdu;
 pub mod sim;
 pub mod store;
+pub mod wake;
 pub mod web;

@@ -128,7 +128,7 @@ pub async fn file_appeal(
         },
     )
     .await?;
-    tracing::info!(number = %number, phone = %super::mask_phone(a.phone), %category, colour = colour.as_str(), "appeal filed");
+    tracing::info!(number = %number, phone = %super::mask_phone(a.phone), %category, %colour, "appeal filed");
     Ok(Filed {
         id,
         number,

@@ -37,7 +37,7 @@ pub struct Shared {
     pub clock: Clock,
     pub modems: Vec<ModemHandle>,
     /// Wakes the senders when a row is queued from outside the intake path (API).
-    pub outbox_wake: Arc<Notify>,
+    pub outbox_wake: crate::wake::Wake,
 }
 
 pub fn filing_policy(c: &Config) -> FilingPolicy {
@@ -113,7 +113,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
     }
     let config = Arc::new(config);
     let inbox_wake = Arc::new(Notify::new());
-    let outbox_wake = Arc::new(Notify::new());
+    let outbox_wake = crate::wake::Wake::new();
     let mut tasks: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
     let mut handles = Vec::new();
     let recipients = recipient_limiter(config.outbox.per_recipient_per_hour);

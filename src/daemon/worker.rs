@@ -18,7 +18,7 @@ pub struct IntakeWorker {
     pub policy: FilingPolicy,
     pub settings: ProcessSettings,
     pub wake: Arc<Notify>,
-    pub outbox_wake: Arc<Notify>,
+    pub outbox_wake: crate::wake::Wake,
     pub shutdown: CancellationToken,
 }
 
@@ -30,7 +30,7 @@ impl IntakeWorker {
                 Ok(out) => {
                     failing = Duration::ZERO;
                     if !out.filed.is_empty() {
-                        self.outbox_wake.notify_waiters();
+                        self.outbox_wake.notify();
                     }
                     let busy = !out.filed.is_empty() || out.parked_parts > 0 || out.bad > 0 || out.reports > 0;
                     if busy {

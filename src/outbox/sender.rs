@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{claim_next, defer, mark_failed, mark_retry, mark_sent};
@@ -43,7 +42,7 @@ pub struct SenderContext {
     pub store: Store,
     pub clock: Clock,
     pub modem: ModemHandle,
-    pub wake: Arc<Notify>,
+    pub wake: crate::wake::Wake,
     pub recipients: Arc<RecipientLimiter>,
     pub shutdown: CancellationToken,
 }
@@ -53,6 +52,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
     let per_minute = NonZeroU32::new(s.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
     let limiter: DefaultDirectRateLimiter = RateLimiter::direct(Quota::per_minute(per_minute));
     let mut status = ctx.modem.watch();
+    let mut wake = ctx.wake.subscribe();
     let mut concat_ref: u8 = rand::random();
     let mut db_backoff = Duration::from_millis(500);
     loop {
@@ -90,7 +90,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
         let Some(row) = row else {
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => return,
-                _ = ctx.wake.notified() => {}
+                _ = wake.wait() => {}
                 // Retries come due by time, not by a wake-up.
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }

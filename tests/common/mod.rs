@@ -1,0 +1,234 @@
+//! Test harness: a database per test (a SQLite file, or a fresh PostgreSQL database on the
+//! machine's server), the simulated modem on a real pseudo-terminal, and the daemon either
+//! in-process or as a child process (for kill -9).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use appeal_gateway::clock::Clock;
+use appeal_gateway::config::Config;
+use appeal_gateway::sim::{SimModem, SimOptions};
+use appeal_gateway::store::Store;
+use sqlx::Connection;
+use tokio_util::sync::CancellationToken;
+
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A private database that goes away with the value.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    pg_name: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite").display()),
+                backend,
+                pg_name: None,
+                _dir: dir,
+            },
+            Backend::Postgres => {
+                let name = format!("ag_test_{}_{}", std::process::id(), rand::random::<u32>());
+                let mut c = match sqlx::PgConnection::connect(PG_ADMIN).await {
+                    Ok(c) => c,
+                    // CI must not pass by skipping: PostgreSQL is part of the test environment.
+                    Err(e) => panic!("PostgreSQL at {PG_ADMIN} is required for this test: {e}"),
+                };
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+                TestDb {
+                    url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+                    backend,
+                    pg_name: Some(name),
+                    _dir: dir,
+                }
+            }
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.url, 4).await.expect("connect store")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            // Drop runs outside async; a short-lived thread with its own runtime does the cleanup.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    if let Ok(mut c) = sqlx::PgConnection::connect(PG_ADMIN).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A config for one simulated modem; `extra` is appended (more sections).
+pub fn config_toml(db_url: &str, device: &Path, extra: &str) -> String {
+    format!(
+        r#"
+signature = "【双红村】"
+quiet_hours = "00:00-00:00"
+
+[database]
+url = "{db_url}"
+
+[[modem]]
+name = "m1"
+device = "{}"
+command_timeout_secs = 3
+sweep_interval_secs = 5
+health_interval_secs = 30
+send_per_minute = 100000
+init_timeout_secs = 10
+
+[web]
+listen = "127.0.0.1:0"
+
+[outbox]
+per_recipient_per_hour = 10000
+retry_base_secs = 1
+retry_max_secs = 2
+max_attempts = 4
+{extra}
+"#,
+        device.display()
+    )
+}
+
+pub fn parse_config(toml: &str) -> Config {
+    Config::parse(toml, Path::new("test.toml")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"))
+}
+
+/// The daemon running inside the test process.
+pub struct InProcess {
+    pub token: CancellationToken,
+    join: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    pub fn start(config: Config, clock: Clock) -> InProcess {
+        let token = CancellationToken::new();
+        let t = token.clone();
+        let join = tokio::spawn(async move {
+            appeal_gateway::daemon::run(config, clock, t).await.expect("daemon failed");
+        });
+        InProcess { token, join }
+    }
+
+    pub async fn stop(self) {
+        self.token.cancel();
+        tokio::time::timeout(Duration::from_secs(20), self.join)
+            .await
+            .expect("daemon stops within 20 s")
+            .expect("daemon task");
+    }
+}
+
+/// Polls `f` until it returns Some, or panics after `secs` with `what`.
+pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql).fetch_one(store.reader()).await.expect(sql)
+}
+
+pub async fn start_sim() -> SimModem {
+    SimModem::start(SimOptions::default()).await.expect("simulated modem")
+}
+
+pub fn fullwidth(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' | 'A'..='Z' | 'a'..='z' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap(),
+            other => other,
+        })
+        .collect()
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_appeal-gateway"))
+}
+
+/// Runs the `appeal-gateway` binary as a child (for kill -9).
+pub struct Child {
+    pub child: std::process::Child,
+}
+
+impl Child {
+    pub fn run(config_path: &Path) -> Child {
+        let child = std::process::Command::new(bin())
+            .args(["run", "--config"])
+            .arg(config_path)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn daemon");
+        Child { child }
+    }
+
+    pub fn kill9(mut self) {
+        let _ = self.child.kill(); // SIGKILL
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Declares a test for each backend: `name_sqlite` and `name_postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body(common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body(common::Backend::Postgres).await;
+            }
+        }
+    };
+}
