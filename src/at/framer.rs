@@ -184,7 +184,8 @@ impl Framer {
 
     fn classify(&mut self, line: &str) {
         let raw = line.to_string();
-        let is_final = parse_final(line).is_some();
+        let final_result = parse_final(line);
+        let is_final = final_result.is_some();
 
         match self.expect.take() {
             Some(Expect::UrcBody {
@@ -225,7 +226,7 @@ impl Framer {
             }
         }
 
-        if let Some(result) = parse_final(line) {
+        if let Some(result) = final_result {
             self.final_code(result, raw);
             return;
         }
