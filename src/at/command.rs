@@ -10,6 +10,8 @@ pub(crate) struct Pending {
     names: Vec<String>,
     /// Names used as read commands (`AT+CREG?`).
     queries: Vec<String>,
+    /// Names used only as set commands (`AT+CLIP=1`), which answer with OK alone.
+    sets: Vec<String>,
     /// ATD/ATA/ATO: NO CARRIER, BUSY, NO ANSWER, NO DIALTONE and CONNECT end it.
     pub(crate) dial: bool,
     /// AT+CMGS=/AT+CMGW=: the modem answers with the `>` prompt first.
@@ -23,6 +25,7 @@ impl Pending {
         let mut pending = Pending {
             names: Vec::new(),
             queries: Vec::new(),
+            sets: Vec::new(),
             dial: false,
             sms_write: false,
             prompted: false,
@@ -59,6 +62,9 @@ impl Pending {
             if rest == "?" {
                 pending.queries.push(name.clone());
             }
+            if rest.starts_with('=') && rest != "=?" {
+                pending.sets.push(name.clone());
+            }
             if (name == "+CMGS" || name == "+CMGW") && rest.starts_with('=') && rest != "=?" {
                 pending.sms_write = true;
             }
@@ -70,6 +76,21 @@ impl Pending {
     /// Whether `name` (e.g. `+CREG`, any case) is one of the pending command's names.
     pub(crate) fn has(&self, name: &str) -> bool {
         self.names.iter().any(|n| n.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether `name` is pending in a form that answers with `name:` lines: read, test or
+    /// execute (`AT+CLIP?`, `AT+CLIP=?`, `AT+CLCC`), not set (`AT+CLIP=1` says only OK, so
+    /// a `+CLIP:` arriving meanwhile is a caller ID).
+    pub(crate) fn claims(&self, name: &str) -> bool {
+        self.names
+            .iter()
+            .filter(|n| n.eq_ignore_ascii_case(name))
+            .count()
+            > self
+                .sets
+                .iter()
+                .filter(|n| n.eq_ignore_ascii_case(name))
+                .count()
     }
 
     /// Whether `name` is pending as a read command (`AT+CPIN?`).
@@ -112,7 +133,13 @@ mod tests {
         assert!(p.has("^DTMF") && !p.queries("^DTMF"));
 
         let p = Pending::parse("AT+CREG=2");
-        assert!(p.has("+CREG") && !p.queries("+CREG"));
+        assert!(p.has("+CREG") && !p.queries("+CREG") && !p.claims("+CREG"));
+
+        assert!(Pending::parse("AT+CLCC").claims("+CLCC"));
+        assert!(Pending::parse("AT+CLIP=?").claims("+CLIP"));
+        assert!(Pending::parse("AT+CLIP?").claims("+CLIP"));
+        assert!(!Pending::parse("AT+CLIP=1").claims("+CLIP"));
+        assert!(Pending::parse("AT+CLIP=1;+CLIP?").claims("+CLIP"));
     }
 
     #[test]

@@ -184,7 +184,8 @@ impl Framer {
 
     fn classify(&mut self, line: &str) {
         let raw = line.to_string();
-        let is_final = parse_final(line).is_some();
+        let final_result = parse_final(line);
+        let is_final = final_result.is_some();
 
         match self.expect.take() {
             Some(Expect::UrcBody {
@@ -225,7 +226,7 @@ impl Framer {
             }
         }
 
-        if let Some(result) = parse_final(line) {
+        if let Some(result) = final_result {
             self.final_code(result, raw);
             return;
         }
@@ -615,5 +616,99 @@ mod tests {
         f.push(b"\r\nOK\r\n\r\n+QTTS: 0\r\n");
         f.command_sent("AT+CMGL=4");
         assert_eq!(drain(&mut f), [OK, urc(Urc::Vendor("+QTTS: 0".into()))]);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Bytes that look like modem output often enough to reach every branch: pieces of
+        /// real lines, terminators, prompts, noise and arbitrary bytes.
+        fn modem_bytes() -> impl Strategy<Value = Vec<u8>> {
+            let piece = prop_oneof![
+                Just(b"\r\n".to_vec()),
+                Just(b"\r\r\n".to_vec()),
+                Just(b"> ".to_vec()),
+                Just(b">\r\n".to_vec()),
+                Just(b"OK\r\n".to_vec()),
+                Just(b"+CMS ERROR: 500\r\n".to_vec()),
+                Just(b"NO CARRIER\r\n".to_vec()),
+                Just(b"+CMT: ,23\r\n".to_vec()),
+                Just(b"+CDS: 25\r\n".to_vec()),
+                Just(b"+CMGR: 0,,29\r\n".to_vec()),
+                Just(b"+CREG: 1,\"5C9\",\"39E5\"\r\n".to_vec()),
+                Just(b"0791198904\x1a\r\n".to_vec()),
+                Just(b"AT+CMGS=61\r".to_vec()),
+                Just(vec![0u8, 0xff, 0x1a, 0x1b]),
+                proptest::collection::vec(any::<u8>(), 0..16),
+            ];
+            proptest::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+        }
+
+        const COMMANDS: &[&str] = &["AT+CMGS=61", "AT+CMGR=3", "AT+CREG?", "ATD10086;", "AT"];
+
+        /// Feeds `bytes` cut at `cuts`, sending `COMMANDS[i]` (or abandoning) at the
+        /// byte offsets in `commands`, and returns every frame.
+        fn feed(bytes: &[u8], cuts: &[usize], commands: &[(usize, usize)]) -> Vec<Frame> {
+            let mut f = Framer::new();
+            let mut frames = Vec::new();
+            let mut points: Vec<usize> = cuts
+                .iter()
+                .chain(commands.iter().map(|(at, _)| at))
+                .map(|&c| c.min(bytes.len()))
+                .collect();
+            points.push(bytes.len());
+            points.sort_unstable();
+            points.dedup();
+            let mut start = 0;
+            for point in points {
+                for &(_, which) in commands
+                    .iter()
+                    .filter(|(at, _)| (*at).min(bytes.len()) == start)
+                {
+                    match COMMANDS.get(which) {
+                        Some(c) => f.command_sent(c),
+                        None => f.command_abandoned(),
+                    }
+                }
+                f.push(&bytes[start..point]);
+                frames.extend(std::iter::from_fn(|| f.next_frame()));
+                assert!(f.buffered_len() <= MAX_LINE);
+                start = point;
+            }
+            frames
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_bytes_never_panic_and_stay_bounded(
+                bytes in proptest::collection::vec(any::<u8>(), 0..20_000),
+                chunk in 1usize..5000,
+            ) {
+                let mut f = Framer::new();
+                f.command_sent("AT+CMGS=61");
+                for piece in bytes.chunks(chunk) {
+                    f.push(piece);
+                    prop_assert!(f.buffered_len() <= MAX_LINE);
+                    while let Some(frame) = f.next_frame() {
+                        if let Frame::Line(l) | Frame::Echo(l) = frame {
+                            prop_assert!(l.len() <= MAX_LINE * 3, "a line cannot outgrow its bytes");
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn modem_like_bytes_frame_the_same_under_any_chunking(
+                bytes in modem_bytes(),
+                cuts in proptest::collection::vec(0usize..2000, 0..30),
+                commands in proptest::collection::vec((0usize..2000, 0usize..6), 0..6),
+            ) {
+                let whole = feed(&bytes, &[], &commands);
+                prop_assert_eq!(&feed(&bytes, &cuts, &commands), &whole);
+                let every: Vec<usize> = (0..bytes.len()).collect();
+                prop_assert_eq!(&feed(&bytes, &every, &commands), &whole);
+            }
+        }
     }
 }

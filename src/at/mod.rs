@@ -35,7 +35,7 @@ pub enum Frame {
     Line(String),
     /// The final result code that ends the pending command.
     Final(FinalResult),
-    /// The "> " prompt after AT+CMGS=<n> (also `>` on a line of its own).
+    /// The "> " prompt after `AT+CMGS=<n>` (also `>` on a line of its own).
     Prompt,
     /// An unsolicited result code.
     Urc(Urc),
@@ -74,13 +74,13 @@ pub enum Urc {
         mem: String,
         index: i32,
     },
-    /// +CMT: [<alpha>],<length> followed by the PDU line (direct delivery; needs +CNMA).
+    /// `+CMT: [<alpha>],<length>` followed by the PDU line (direct delivery; needs +CNMA).
     /// In text mode `length` is the last header field and `pdu` is the text line.
     Cmt {
         length: usize,
         pdu: String,
     },
-    /// +CDS: <length> followed by the PDU line (direct status report).
+    /// `+CDS: <length>` followed by the PDU line (direct status report).
     Cds {
         length: usize,
         pdu: String,
@@ -124,12 +124,12 @@ pub enum Urc {
     /// arrives with no command pending, a two-line URC header whose body never came, and
     /// lines made only of undecodable bytes.
     Unknown(String),
-    /// +CBM: <length> followed by the PDU line (cell broadcast).
+    /// `+CBM: <length>` followed by the PDU line (cell broadcast).
     Cbm {
         length: usize,
         pdu: String,
     },
-    /// +CPIN: <state> outside an `AT+CPIN?` query, other than READY (which is `Ready`):
+    /// `+CPIN: <state>` outside an `AT+CPIN?` query, other than READY (which is `Ready`):
     /// e.g. "SIM PIN", "NOT READY", "NOT INSERTED" (SIM removed or locked).
     SimStatus(String),
     /// NO CARRIER while no ATD/ATA is pending: the call ended.
@@ -140,7 +140,7 @@ pub enum Urc {
     NoAnswer,
     /// NO DIALTONE while no ATD/ATA is pending.
     NoDialtone,
-    /// CONNECT[ text] while no ATD/ATA is pending (ZTE reports the remote answering so).
+    /// `CONNECT[ <text>]` while no ATD/ATA is pending (ZTE reports the remote answering so).
     Connect(String),
     /// A line longer than [`MAX_LINE`] bytes was dropped; `bytes` is its length.
     Overlong {

@@ -135,7 +135,10 @@ pub(crate) fn classify(line: &str, pending: Option<&Pending>) -> Class {
                 Class::Urc(Urc::SimStatus(rest.to_string()))
             }
         }
-        _ if has(&name) => Class::NotUrc,
+        // +CUSD answers its own set command (AT+CUSD=1,"*100#"); other catalogued
+        // names are claimed only by forms that answer with information lines.
+        "+CUSD" if has(&name) => Class::NotUrc,
+        _ if pending.is_some_and(|p| p.claims(&name)) => Class::NotUrc,
         "+CMTI" | "+CDSI" => {
             let f = fields(rest);
             let parsed = match f.as_slice() {
@@ -345,6 +348,20 @@ mod tests {
             }
         );
         assert_eq!(while_pending("AT+CLIP?", "+CLIP: 1,1"), Class::NotUrc);
+        assert_eq!(
+            while_pending("AT+CLIP=1", "+CLIP: \"10086\",129"),
+            Class::Urc(Urc::Clip {
+                number: "10086".into()
+            })
+        );
+        assert_eq!(
+            while_pending("AT+CLCC=1", "+CLCC: 1,1,4,0,0,\"1\",129"),
+            Class::Urc(Urc::Vendor("+CLCC: 1,1,4,0,0,\"1\",129".into()))
+        );
+        assert_eq!(
+            while_pending("AT+CFUN=1", "+CFUN: 1"),
+            Class::Urc(Urc::Vendor("+CFUN: 1".into()))
+        );
         assert_eq!(
             urc("VOICE CALL: END: 000041"),
             Urc::Vendor("VOICE CALL: END: 000041".into())
