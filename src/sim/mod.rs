@@ -120,7 +120,9 @@ pub struct SimModem {
 }
 
 fn now_shanghai() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).fixed_offset()
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .fixed_offset()
 }
 
 impl SimModem {
@@ -380,9 +382,13 @@ async fn run(
                 match Pty::open() {
                     Ok(p) => match pty::point_link(&link, p.slave_path()) {
                         Ok(()) => port = Some(p),
-                        Err(e) => tracing::error!(error = %e, "simulated modem: cannot re-point its symlink"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "simulated modem: cannot re-point its symlink")
+                        }
                     },
-                    Err(e) => tracing::error!(error = %e, "simulated modem: cannot reopen a pty; staying down"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "simulated modem: cannot reopen a pty; staying down")
+                    }
                 }
                 let _ = done.send(());
             }
