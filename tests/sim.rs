@@ -157,8 +157,9 @@ async fn received_text_is_announced_and_reads_back_through_the_codec() {
         other => panic!("{other:?}"),
     }
     assert_eq!(s.stored_count(), 1);
-    assert_eq!(c.cmd("AT+CMGD=1").await, "\r\nOK\r\n");
-    assert_eq!(s.stored_count(), 0);
+    c.send("AT+CMGD=1\r").await;
+    assert!(s.wait_until(WAIT, |m| m.stored_count() == 0).await);
+    c.expect("\r\nOK\r\n").await;
 }
 
 #[tokio::test]

@@ -243,6 +243,21 @@ impl SimModem {
         self.inner.shared.lock().engine.calls().to_vec()
     }
 
+    /// Polls `cond` every 10 ms until it holds or `within` passes; true when it held.
+    /// For tests and the demo: "wait until the daemon has answered", "until the SIM is empty".
+    pub async fn wait_until(&self, within: Duration, cond: impl Fn(&SimModem) -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if cond(self) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// An incoming call: RING (or `+CRING: VOICE`) and `+CLIP` when enabled, repeated every
     /// `ring_interval` until ATA/ATH or `rings` rings.
     pub fn ring(&self, from: &str) {
