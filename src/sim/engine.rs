@@ -42,12 +42,20 @@ pub struct SentSms {
 /// Voice call activity, for tests of the daemon's call handling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallEvent {
-    Ringing { from: String },
-    Answered { from: String },
+    Ringing {
+        from: String,
+    },
+    Answered {
+        from: String,
+    },
     /// The caller gave up after the configured number of rings.
-    Missed { from: String },
+    Missed {
+        from: String,
+    },
     HungUp,
-    Dialled { number: String },
+    Dialled {
+        number: String,
+    },
 }
 
 /// Fixed properties of the simulated modem.
@@ -121,7 +129,10 @@ impl Session {
 enum Mode {
     Command,
     /// After `AT+CMGS=<n>`: collecting PDU hex until Ctrl-Z.
-    Prompt { declared: usize, hex: Vec<u8> },
+    Prompt {
+        declared: usize,
+        hex: Vec<u8>,
+    },
 }
 
 /// Something the network hands to the modem.
@@ -496,11 +507,7 @@ impl Engine {
             ("CSQ", Op::Test) => lines(vec!["+CSQ: (0-31,99),(0-7,99)".into()]),
             ("COPS", Op::Set(a)) => {
                 if let Some(f) = a.get(1).filter(|f| !f.is_empty()) {
-                    self.s.cops_format = f
-                        .parse()
-                        .ok()
-                        .filter(|f| *f <= 2)
-                        .ok_or(Fail::Cme(3))?;
+                    self.s.cops_format = f.parse().ok().filter(|f| *f <= 2).ok_or(Fail::Cme(3))?;
                 }
                 ok()
             }
@@ -512,7 +519,10 @@ impl Engine {
                     2 => "46000".to_string(),
                     _ => self.cfg.operator.clone(),
                 };
-                lines(vec![format!("+COPS: 0,{},\"{name}\",7", self.s.cops_format)])
+                lines(vec![format!(
+                    "+COPS: 0,{},\"{name}\",7",
+                    self.s.cops_format
+                )])
             }
             ("COPS", Op::Test) => lines(vec![format!(
                 "+COPS: (2,\"{}\",\"CMCC\",\"46000\",7),,(0-4),(0-2)",
@@ -589,10 +599,7 @@ impl Engine {
             ("CMGL", Op::Exec) => self.cmgl(&["0".into()]),
             ("CMGL", Op::Test) => lines(vec!["+CMGL: (0-4)".into()]),
             ("CMGD", Op::Set(a)) => self.cmgd(&a),
-            ("CMGD", Op::Test) => lines(vec![format!(
-                "+CMGD: (1-{}),(0-4)",
-                self.sm.capacity()
-            )]),
+            ("CMGD", Op::Test) => lines(vec![format!("+CMGD: (1-{}),(0-4)", self.sm.capacity())]),
             ("CMGS", Op::Set(a)) => {
                 self.need_pdu_mode()?;
                 let n: usize = a
@@ -720,7 +727,12 @@ impl Engine {
         self.cnmi = next;
         if self.cnmi[1] != 2 {
             // Leaving direct routing: whatever waited for +CNMA goes to the SIM instead.
-            let held: Vec<String> = self.awaiting_ack.take().into_iter().chain(self.direct.drain(..)).collect();
+            let held: Vec<String> = self
+                .awaiting_ack
+                .take()
+                .into_iter()
+                .chain(self.direct.drain(..))
+                .collect();
             for p in held {
                 self.arrive(Incoming::Deliver(p), true);
             }
@@ -822,7 +834,10 @@ impl Engine {
     fn accept_submit(&mut self, declared: usize, hex: &str, now: Instant) -> Result<u8, Fail> {
         let bytes = hex::decode(hex).map_err(|_| Fail::Cms(304))?;
         let smsc_len = usize::from(*bytes.first().ok_or(Fail::Cms(304))?);
-        let tpdu = bytes.len().checked_sub(1 + smsc_len).ok_or(Fail::Cms(304))?;
+        let tpdu = bytes
+            .len()
+            .checked_sub(1 + smsc_len)
+            .ok_or(Fail::Cms(304))?;
         if tpdu != declared || tpdu == 0 {
             return Err(Fail::Cms(304));
         }
@@ -860,10 +875,9 @@ impl Engine {
         match sms.concat {
             None => self.texts.push((sms.to.clone(), sms.text.clone())),
             Some(c) => {
-                let pos = self
-                    .partial
-                    .iter()
-                    .position(|p| p.to == sms.to && p.reference == c.reference && p.total == c.total);
+                let pos = self.partial.iter().position(|p| {
+                    p.to == sms.to && p.reference == c.reference && p.total == c.total
+                });
                 let idx = match pos {
                     Some(i) => i,
                     None => {
@@ -1200,4 +1214,505 @@ fn num_arg<T: std::str::FromStr>(a: &[String], i: usize) -> Option<T> {
 
 fn num_in(a: &[String], i: usize, range: std::ops::RangeInclusive<u8>) -> Option<u8> {
     num_arg(a, i).filter(|n| range.contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A DELIVER from +31641600986, "How are you?" (gammu tests/atgen fixtures).
+    const DELIVER: &str = "07918497483252F0040B918496445078F700007121320144744004D4F29C0E";
+
+    fn engine(cfg: EngineConfig) -> (Engine, Instant) {
+        (Engine::new(cfg), Instant::now())
+    }
+
+    /// Feeds a line and returns everything written back, echo and response together.
+    fn say(e: &mut Engine, now: Instant, input: &str) -> String {
+        let mut out = Vec::new();
+        for o in e.feed(input.as_bytes(), now) {
+            match o {
+                Output::Echo(b) | Output::Response(b) => out.extend(b),
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn urcs(e: &mut Engine) -> String {
+        String::from_utf8_lossy(&e.take_urcs()).into_owned()
+    }
+
+    #[test]
+    fn echo_is_on_until_ate0_and_echo_comes_before_the_response() {
+        let (mut e, t) = engine(EngineConfig::default());
+        let outs = e.feed(b"AT\r", t);
+        assert_eq!(
+            outs,
+            vec![
+                Output::Echo(b"AT\r\n".to_vec()),
+                Output::Response(b"\r\nOK\r\n".to_vec())
+            ]
+        );
+        assert_eq!(say(&mut e, t, "ATE0\r"), "ATE0\r\n\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "ATE1\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT\r"), "AT\r\n\r\nOK\r\n");
+    }
+
+    #[test]
+    fn crlf_lowercase_split_reads_and_chained_commands() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        assert_eq!(say(&mut e, t, "at+cmgf=0\r\n"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+C"), "");
+        assert_eq!(say(&mut e, t, "SQ\r"), "\r\n+CSQ: 20,99\r\n\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CMGF=0;+CSQ;+COPS?\r"),
+            "\r\n+CSQ: 20,99\r\n\r\n+COPS: 0,0,\"CHINA MOBILE\",7\r\n\r\nOK\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMGF=0;+NOPE;+CSQ\r"), "\r\nERROR\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+COPS=3,2;+COPS?\r"),
+            "\r\n+COPS: 0,2,\"46000\",7\r\n\r\nOK\r\n"
+        );
+    }
+
+    #[test]
+    fn noise_lines_without_at_get_no_answer_and_unknown_commands_error() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        assert_eq!(say(&mut e, t, "\x1b\x1a\r"), "");
+        assert_eq!(say(&mut e, t, "hello\r"), "");
+        assert_eq!(say(&mut e, t, "xxAT\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+FOO\r"), "\r\nERROR\r\n");
+        assert_eq!(say(&mut e, t, "AT^CURC=0\r"), "\r\nERROR\r\n");
+        let long = format!("AT+{}\r", "X".repeat(3 * MAX_LINE));
+        assert_eq!(say(&mut e, t, &long), "\r\nERROR\r\n");
+        assert_eq!(
+            say(&mut e, t, "ATI\r"),
+            "\r\nSIMULATOR GSM MODEM SIM-1\r\nRevision: SIM-1.0\r\n\r\nOK\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CGMI\r"), "\r\nSIMULATOR\r\n\r\nOK\r\n");
+    }
+
+    #[test]
+    fn pin_flow_and_cmee_modes() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            pin: Some("1234".into()),
+            ..EngineConfig::default()
+        });
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN?\r"),
+            "\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMGL=4\r"), "\r\n+CMS ERROR: 311\r\n");
+        assert_eq!(say(&mut e, t, "AT+CIMI\r"), "\r\n+CME ERROR: 11\r\n");
+        assert_eq!(say(&mut e, t, "AT+CREG?\r"), "\r\n+CREG: 0,0\r\n\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"0000\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMEE=2\r"), "\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"0001\"\r"),
+            "\r\n+CME ERROR: incorrect password\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMEE=0\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+CREG=1\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+CPIN=\"1234\"\r"), "\r\nOK\r\n");
+        assert_eq!(
+            urcs(&mut e),
+            "\r\n+CREG: 1\r\n",
+            "registration URC after unlock"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN?\r"),
+            "\r\n+CPIN: READY\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"1234\"\r"),
+            "\r\nERROR\r\n",
+            "CMEE=0: bare ERROR"
+        );
+        assert_eq!(say(&mut e, t, "AT+CREG?\r"), "\r\n+CREG: 1,1\r\n\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CREG=2;+CREG?\r"),
+            "\r\n+CREG: 2,1,\"5A3C\",\"0B1D2E\"\r\n\r\nOK\r\n"
+        );
+    }
+
+    #[test]
+    fn three_wrong_pins_block_the_sim() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            pin: Some("1234".into()),
+            ..EngineConfig::default()
+        });
+        for _ in 0..3 {
+            assert_eq!(
+                say(&mut e, t, "AT+CPIN=\"9999\"\r"),
+                "\r\n+CME ERROR: 16\r\n"
+            );
+        }
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN?\r"),
+            "\r\n+CPIN: SIM PUK\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"1234\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
+    }
+
+    #[test]
+    fn delivery_is_announced_read_listed_and_deleted() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",1\r\n");
+        assert_eq!(urcs(&mut e), "", "taken once");
+        let read = format!("\r\n+CMGR: 0,,23\r\n{DELIVER}\r\n\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), read);
+        let reread = format!("\r\n+CMGR: 1,,23\r\n{DELIVER}\r\n\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), reread);
+        assert_eq!(say(&mut e, t, "AT+CMGR=2\r"), "\r\n+CMS ERROR: 321\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGR=99\r"), "\r\n+CMS ERROR: 321\r\n");
+        e.preload(DELIVER);
+        assert_eq!(urcs(&mut e), "", "preloaded messages are not announced");
+        assert_eq!(
+            say(&mut e, t, "AT+CMGL=4\r"),
+            format!("\r\n+CMGL: 1,1,,23\r\n{DELIVER}\r\n+CMGL: 2,0,,23\r\n{DELIVER}\r\n\r\nOK\r\n")
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CMGL=0\r"),
+            "\r\nOK\r\n",
+            "listing marked them read"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPMS?\r"),
+            "\r\n+CPMS: \"SM\",2,30,\"SM\",2,30,\"SM\",2,30\r\n\r\nOK\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMGD=1\r"), "\r\nOK\r\n");
+        assert_eq!(e.stored_count(), 1);
+        assert_eq!(
+            say(&mut e, t, "AT+CMGD=1\r"),
+            "\r\nOK\r\n",
+            "already gone is fine"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMGD=31\r"), "\r\n+CMS ERROR: 321\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGD=1,4\r"), "\r\nOK\r\n");
+        assert_eq!(e.stored_count(), 0);
+        assert_eq!(
+            say(&mut e, t, "AT+CPMS=\"SM\",\"SM\",\"SM\"\r"),
+            "\r\n+CPMS: 0,30,0,30,0,30\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPMS=\"ME\"\r"),
+            "\r\n+CMS ERROR: 302\r\n"
+        );
+    }
+
+    #[test]
+    fn a_full_sim_makes_the_network_wait_until_a_slot_frees() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            capacity: 2,
+            ..EngineConfig::default()
+        });
+        e.preload(DELIVER);
+        e.preload(DELIVER);
+        e.deliver(DELIVER);
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "");
+        assert_eq!(e.stored_count(), 2);
+        assert_eq!(say(&mut e, t, "AT+CMGD=2\r"), "\r\nOK\r\n");
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",2\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGD=0,4\r"), "\r\nOK\r\n");
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",1\r\n");
+        assert_eq!(e.stored_count(), 1);
+    }
+
+    #[test]
+    fn direct_routing_holds_the_next_message_until_cnma() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        assert_eq!(say(&mut e, t, "AT+CNMI=2,2,0,0,0\r"), "\r\nOK\r\n");
+        e.deliver(DELIVER);
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), format!("\r\n+CMT: ,23\r\n{DELIVER}\r\n"));
+        assert_eq!(say(&mut e, t, "AT+CNMA\r"), "\r\nOK\r\n");
+        assert_eq!(urcs(&mut e), format!("\r\n+CMT: ,23\r\n{DELIVER}\r\n"));
+        assert_eq!(say(&mut e, t, "AT+CNMA=1\r"), "\r\nOK\r\n");
+        assert_eq!(say(&mut e, t, "AT+CNMA\r"), "\r\n+CMS ERROR: 340\r\n");
+        assert_eq!(e.stored_count(), 0, "routed messages are not stored");
+        assert_eq!(
+            say(&mut e, t, "AT+CNMI=2,1,0,2,0;+CNMI?\r"),
+            "\r\n+CNMI: 2,1,0,2,0\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CNMI=2,1,1,0,0\r"),
+            "\r\n+CMS ERROR: 303\r\n"
+        );
+    }
+
+    fn submit(to: &str, text: &str, srr: bool) -> Vec<pdu::EncodedPart> {
+        let opts = pdu::SubmitOptions {
+            status_report: srr,
+            concat_ref: 7,
+            ..pdu::SubmitOptions::default()
+        };
+        match pdu::encode_submit(to, text, &opts) {
+            Ok(p) => p,
+            Err(e) => panic!("test PDU does not encode: {e}"),
+        }
+    }
+
+    #[test]
+    fn cmgs_prompts_records_and_answers_with_incrementing_references() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        let parts = submit("+8613800000001", "您的诉求已受理，编号 A1", false);
+        assert_eq!(parts.len(), 1);
+        let p = &parts[0];
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\n> "
+        );
+        assert_eq!(
+            say(&mut e, t, &format!("{}\x1a", p.hex)),
+            "\r\n+CMGS: 0\r\n\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\n> "
+        );
+        assert_eq!(
+            say(&mut e, t, &format!("{}\x1a", p.hex.to_lowercase())),
+            "\r\n+CMGS: 1\r\n\r\nOK\r\n"
+        );
+        let sent = e.sent();
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].to, "+8613800000001");
+        assert_eq!(sent[0].text, "您的诉求已受理，编号 A1");
+        assert_eq!(sent[0].pdu, p.hex.to_ascii_uppercase());
+        assert_eq!((sent[0].message_ref, sent[1].message_ref), (0, 1));
+        assert!(!sent[0].status_report_requested);
+        assert_eq!(e.sent_texts().len(), 2);
+    }
+
+    #[test]
+    fn cmgs_rejects_wrong_length_bad_hex_and_non_submit_and_esc_aborts() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        let p = &submit("10086", "hi", false)[0];
+        say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len + 1));
+        assert_eq!(
+            say(&mut e, t, &format!("{}\x1a", p.hex)),
+            "\r\n+CMS ERROR: 304\r\n"
+        );
+        say(&mut e, t, "AT+CMGS=3\r");
+        assert_eq!(say(&mut e, t, "00ZZ11\x1a"), "\r\n+CMS ERROR: 304\r\n");
+        say(&mut e, t, "AT+CMGS=23\r");
+        assert_eq!(
+            say(&mut e, t, &format!("{DELIVER}\x1a")),
+            "\r\n+CMS ERROR: 304\r\n"
+        );
+        assert_eq!(say(&mut e, t, "AT+CMGS=0\r"), "\r\n+CMS ERROR: 304\r\n");
+        // ESC abandons the prompt; a URC that arrived meanwhile waits for it to close.
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\n> "
+        );
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "", "no URC inside the prompt");
+        assert_eq!(say(&mut e, t, "0011\x1b"), "\r\nOK\r\n");
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",1\r\n");
+        assert_eq!(say(&mut e, t, "AT\r"), "\r\nOK\r\n");
+        assert!(e.sent().is_empty());
+        assert_eq!(say(&mut e, t, "AT+CMGF=1\r"), "\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CMGS=\"10086\"\r"),
+            "\r\n+CMS ERROR: 302\r\n"
+        );
+    }
+
+    #[test]
+    fn fail_sends_answers_cms_errors_then_recovers() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        e.fail_sends(38, 2);
+        let p = &submit("10086", "hi", false)[0];
+        let cmd = format!("AT+CMGS={}\r", p.tpdu_len);
+        let body = format!("{}\x1a", p.hex);
+        for _ in 0..2 {
+            say(&mut e, t, &cmd);
+            assert_eq!(say(&mut e, t, &body), "\r\n+CMS ERROR: 38\r\n");
+        }
+        say(&mut e, t, &cmd);
+        assert_eq!(say(&mut e, t, &body), "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+        assert_eq!(e.sent().len(), 1);
+    }
+
+    #[test]
+    fn concatenated_parts_are_reassembled_in_order_of_completion() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        let long = "诉".repeat(150);
+        let parts = submit("+8613900000002", &long, false);
+        assert_eq!(parts.len(), 3);
+        for i in [0, 2, 0, 1] {
+            let p = &parts[i];
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len));
+            assert!(say(&mut e, t, &format!("{}\x1a", p.hex)).contains("+CMGS:"));
+            if i != 1 {
+                assert!(e.sent_texts().is_empty(), "incomplete until the last part");
+            }
+        }
+        assert_eq!(e.sent().len(), 4, "one entry per PDU, the retry included");
+        assert_eq!(e.sent()[0].concat.map(|c| (c.seq, c.total)), Some((1, 3)));
+        assert_eq!(e.sent_texts(), [("+8613900000002".to_string(), long)]);
+    }
+
+    #[test]
+    fn status_reports_follow_cnmi_ds() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        let wall = chrono::DateTime::parse_from_rfc3339("2025-03-01T10:00:00+08:00").ok();
+        let p = &submit("+8613800000001", "ok", true)[0];
+        let send = |e: &mut Engine| {
+            say(e, t, &format!("AT+CMGS={}\r", p.tpdu_len));
+            say(e, t, &format!("{}\x1a", p.hex))
+        };
+        // ds=0 (default): no report at all.
+        send(&mut e);
+        e.tick(t + Duration::from_secs(1), wall);
+        assert_eq!(urcs(&mut e), "");
+        // ds=1: +CDS with the PDU, after the delay.
+        say(&mut e, t, "AT+CNMI=2,1,0,1,0\r");
+        assert_eq!(send(&mut e), "\r\n+CMGS: 1\r\n\r\nOK\r\n");
+        assert_eq!(e.next_deadline(), Some(t + Duration::from_millis(200)));
+        e.tick(t + Duration::from_millis(100), wall);
+        assert_eq!(urcs(&mut e), "");
+        e.tick(t + Duration::from_millis(200), wall);
+        let u = urcs(&mut e);
+        let pdu_line = u.lines().nth(2).unwrap_or_default().to_string();
+        match pdu::decode_hex(&pdu_line, true) {
+            Ok(pdu::Pdu::StatusReport(r)) => {
+                assert_eq!((r.message_ref, r.status), (1, 0));
+                assert_eq!(r.recipient, "+8613800000001");
+            }
+            other => panic!("not a status report: {other:?} in {u:?}"),
+        }
+        assert!(u.starts_with(&format!("\r\n+CDS: {}\r\n", tpdu_len(&pdu_line))));
+        // ds=2: stored, +CDSI.
+        say(&mut e, t, "AT+CNMI=2,1,0,2,0\r");
+        send(&mut e);
+        e.tick(t + Duration::from_secs(1), wall);
+        assert_eq!(urcs(&mut e), "\r\n+CDSI: \"SM\",1\r\n");
+        assert!(say(&mut e, t, "AT+CMGR=1\r").starts_with("\r\n+CMGR: 0,,"));
+    }
+
+    #[test]
+    fn ring_repeats_with_clip_until_answered() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        assert_eq!(say(&mut e, t, "ATA\r"), "\r\nNO CARRIER\r\n");
+        say(&mut e, t, "AT+CLIP=1\r");
+        e.ring("+8613700000003", t);
+        assert_eq!(
+            urcs(&mut e),
+            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145\r\n"
+        );
+        assert_eq!(e.next_deadline(), Some(t + Duration::from_secs(1)));
+        e.tick(t + Duration::from_secs(1), None);
+        assert_eq!(
+            urcs(&mut e),
+            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145\r\n"
+        );
+        assert!(say(&mut e, t, "AT+CLCC\r").contains("+CLCC: 1,1,4,0,0,\"+8613700000003\",145"));
+        assert_eq!(say(&mut e, t, "ATA\r"), "\r\nOK\r\n");
+        assert_eq!(e.next_deadline(), None);
+        assert_eq!(say(&mut e, t, "ATH\r"), "\r\nOK\r\n");
+        assert_eq!(
+            e.calls(),
+            [
+                CallEvent::Ringing {
+                    from: "+8613700000003".into()
+                },
+                CallEvent::Answered {
+                    from: "+8613700000003".into()
+                },
+                CallEvent::HungUp
+            ]
+        );
+    }
+
+    #[test]
+    fn unanswered_call_with_crc_rings_a_few_times_then_is_missed() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            rings: 2,
+            ..EngineConfig::default()
+        });
+        say(&mut e, t, "AT+CRC=1\r");
+        e.ring("10086", t);
+        e.tick(t + Duration::from_secs(5), None);
+        assert_eq!(urcs(&mut e), "\r\n+CRING: VOICE\r\n\r\n+CRING: VOICE\r\n");
+        assert_eq!(
+            e.calls().last(),
+            Some(&CallEvent::Missed {
+                from: "10086".into()
+            })
+        );
+        assert_eq!(e.next_deadline(), None);
+    }
+
+    #[test]
+    fn reboot_restores_echo_and_pin_and_resends_an_unacked_cmt() {
+        let (mut e, t) = engine(EngineConfig {
+            pin: Some("1234".into()),
+            ..EngineConfig::default()
+        });
+        say(&mut e, t, "ATE0\r");
+        say(&mut e, t, "AT+CPIN=\"1234\"\r");
+        say(&mut e, t, "AT+CNMI=2,2,0,0,0\r");
+        e.deliver(DELIVER);
+        assert!(urcs(&mut e).contains("+CMT: ,23"));
+        say(&mut e, t, "AT+CMG");
+        e.reboot();
+        assert!(
+            urcs(&mut e).contains("+CMT: ,23"),
+            "the network retries the unacked one"
+        );
+        assert_eq!(
+            say(&mut e, t, "S=1\r"),
+            "S=1\r\n",
+            "half a line is gone; echo is back"
+        );
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN?\r"),
+            "AT+CPIN?\r\n\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
+        );
+    }
 }

@@ -84,8 +84,8 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves the engine usable (every mutation is
-        // complete before it can panic), so a poisoned lock is taken over, not propagated.
+        // A panic under the lock could at worst leave one command half applied; a simulator
+        // that keeps serving is more useful to the test than one that spreads the panic.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -120,7 +120,9 @@ pub struct SimModem {
 }
 
 fn now_shanghai() -> DateTime<FixedOffset> {
-    Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).fixed_offset()
+    Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .fixed_offset()
 }
 
 impl SimModem {
@@ -239,6 +241,21 @@ impl SimModem {
     /// Voice call activity so far.
     pub fn calls(&self) -> Vec<CallEvent> {
         self.inner.shared.lock().engine.calls().to_vec()
+    }
+
+    /// Polls `cond` every 10 ms until it holds or `within` passes; true when it held.
+    /// For tests and the demo: "wait until the daemon has answered", "until the SIM is empty".
+    pub async fn wait_until(&self, within: Duration, cond: impl Fn(&SimModem) -> bool) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if cond(self) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// An incoming call: RING (or `+CRING: VOICE`) and `+CLIP` when enabled, repeated every
@@ -380,9 +397,13 @@ async fn run(
                 match Pty::open() {
                     Ok(p) => match pty::point_link(&link, p.slave_path()) {
                         Ok(()) => port = Some(p),
-                        Err(e) => tracing::error!(error = %e, "simulated modem: cannot re-point its symlink"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "simulated modem: cannot re-point its symlink")
+                        }
                     },
-                    Err(e) => tracing::error!(error = %e, "simulated modem: cannot reopen a pty; staying down"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "simulated modem: cannot reopen a pty; staying down")
+                    }
                 }
                 let _ = done.send(());
             }

@@ -185,7 +185,10 @@ mod tests {
             tpdu_len("07918497483252F0040B918496445078F700007121320144744004D4F29C0E"),
             23
         );
-        assert_eq!(tpdu_len("0011000B916407281553F80000AA0AE8329BFD4697D9EC37"), 23);
+        assert_eq!(
+            tpdu_len("0011000B916407281553F80000AA0AE8329BFD4697D9EC37"),
+            23
+        );
         assert_eq!(tpdu_len("zz"), 0);
         assert_eq!(tpdu_len(""), 0);
     }
