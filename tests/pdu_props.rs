@@ -212,3 +212,69 @@ fn part_count_oracle_agrees_with_known_boundaries() {
     );
     assert_eq!(expected_parts(&format!("{}😀", "中".repeat(69))), 2);
 }
+
+/// Counts heap allocations made by the current thread, to pin down what decoding allocates.
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub struct Counting;
+
+    // SAFETY: defers every call to the system allocator unchanged; only counts.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+            // SAFETY: same contract as our caller's.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: same contract as our caller's.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    pub fn allocations_in(f: impl FnOnce()) -> usize {
+        let before = COUNT.with(Cell::get);
+        f();
+        COUNT.with(Cell::get) - before
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: counting::Counting = counting::Counting;
+
+#[test]
+fn decoding_allocates_only_the_text_and_address_strings() {
+    let scts = DateTime::parse_from_rfc3339("2026-03-05T09:30:00+08:00").expect("time");
+    let text: String = "村里路灯坏了请尽快维修".chars().cycle().take(70).collect();
+    let tpdu = pdu::encode_deliver("+8613912345678", &text, scts, 0).remove(0);
+    let hex = format!("0891683108200105F0{}", &tpdu[2..]);
+    let bytes = hex::decode(&hex).expect("hex");
+    let mut out = String::with_capacity(256);
+
+    // The borrowed layer: nothing at all, the text goes into a reused String.
+    let n = counting::allocations_in(|| {
+        if let Ok(pdu::PduView::Deliver(d)) = pdu::decode_view(&bytes, true) {
+            d.user_data.write_text(&mut out);
+        }
+    });
+    assert_eq!(n, 0);
+    assert_eq!(out, text);
+
+    // The owned layer: the text, the SMSC and the sender (the public struct's Strings).
+    let n = counting::allocations_in(|| {
+        let p = pdu::decode(&bytes, true);
+        assert!(matches!(p, Ok(Pdu::Deliver(_))));
+    });
+    assert_eq!(n, 3);
+    // decode_hex adds nothing: the hex goes into a stack buffer.
+    let n = counting::allocations_in(|| {
+        let p = pdu::decode_hex(&hex, true);
+        assert!(matches!(p, Ok(Pdu::Deliver(_))));
+    });
+    assert_eq!(n, 3);
+}
