@@ -33,16 +33,27 @@ const SCRIPT: &[(&str, &str)] = &[
     ("15000001111", "自来水停了两天，家里老人没水喝"),
     ("13700002222", "邻居家的狗天天晚上叫，协商了好几次没用"),
     ("13812345678", "我家电表号码是１２３４５６７８，电费算错了"),
-    ("18900003333", "垃圾堆在河边好几天没人收，气味很大，夏天苍蝇多，希望村里尽快安排人清理，\
-                     另外河边的护栏也坏了一段，小孩子在那里玩很危险，请村委会一起看看怎么处理"),
+    (
+        "18900003333",
+        "垃圾堆在河边好几天没人收，气味很大，夏天苍蝇多，希望村里尽快安排人清理，\
+                     另外河边的护栏也坏了一段，小孩子在那里玩很危险，请村委会一起看看怎么处理",
+    ),
     ("13500004444", "后山有房子裂缝，怕塌，请赶快来人看看"),
 ];
 
-pub async fn run(listen: Option<SocketAddr>, seconds: Option<u64>, shutdown: CancellationToken) -> Result<(), DemoError> {
+pub async fn run(
+    listen: Option<SocketAddr>,
+    seconds: Option<u64>,
+    shutdown: CancellationToken,
+) -> Result<(), DemoError> {
     let dir = tempfile::tempdir()?;
     let sim = SimModem::start(SimOptions::default()).await?;
-    let mut config = Config::parse(DEMO_TOML, Path::new("gateway-config/demo.toml")).map_err(|e| DemoError::Config(e.to_string()))?;
-    config.database.url = format!("sqlite://{}?mode=rwc", dir.path().join("demo.sqlite").display());
+    let mut config = Config::parse(DEMO_TOML, Path::new("gateway-config/demo.toml"))
+        .map_err(|e| DemoError::Config(e.to_string()))?;
+    config.database.url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("demo.sqlite").display()
+    );
     if let Some(m) = config.modems.first_mut() {
         m.device = Device::Serial(sim.device_path());
     }
@@ -51,7 +62,10 @@ pub async fn run(listen: Option<SocketAddr>, seconds: Option<u64>, shutdown: Can
     }
     println!("appeal-gateway demo");
     println!("  web page:        http://{}/", config.web.listen);
-    println!("  API:             http://{}/api/v1/appeals", config.web.listen);
+    println!(
+        "  API:             http://{}/api/v1/appeals",
+        config.web.listen
+    );
     println!("  simulated modem: {}", sim.device_path().display());
     println!("  database:        {}", config.database.url);
     println!("Ctrl-C stops it.");

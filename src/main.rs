@@ -15,7 +15,11 @@ use appeal_gateway::pdu;
 use appeal_gateway::store::Store;
 
 #[derive(Parser)]
-#[command(name = "appeal-gateway", version, about = "SMS gateway for the 码上办 village appeal platform")]
+#[command(
+    name = "appeal-gateway",
+    version,
+    about = "SMS gateway for the 码上办 village appeal platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,8 +117,12 @@ enum AuditCommand {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,warp=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,warp=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn main() -> ExitCode {
@@ -147,7 +155,9 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         other => {
             init_logging();
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async_main(other))
         }
     }
@@ -169,15 +179,16 @@ fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let t = token.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                let _ = tokio::signal::ctrl_c().await;
-                t.cancel();
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot watch SIGTERM");
+                    let _ = tokio::signal::ctrl_c().await;
+                    t.cancel();
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
@@ -205,7 +216,11 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             println!("migrations applied");
         }
         Command::Appeals { command } => match command {
-            AppealsCommand::List { config, json, limit } => {
+            AppealsCommand::List {
+                config,
+                json,
+                limit,
+            } => {
                 let store = open_store(&config).await?;
                 let mut all = Vec::new();
                 let mut before = None;
@@ -228,7 +243,10 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string(&all)?);
                 } else {
                     for a in &all {
-                        println!("{}  {}  {:6}  {:8}  {}", a.number, a.phone, a.colour, a.status, a.text);
+                        println!(
+                            "{}  {}  {:6}  {:8}  {}",
+                            a.number, a.phone, a.colour, a.status, a.text
+                        );
                     }
                 }
             }
@@ -252,7 +270,9 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
-        Command::Pdu { .. } | Command::CheckConfig { .. } => unreachable!("handled without a runtime"),
+        Command::Pdu { .. } | Command::CheckConfig { .. } => {
+            unreachable!("handled without a runtime")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -269,7 +289,12 @@ fn pdu_command(command: PduCommand) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
-        PduCommand::Encode { to, smsc, class, text } => {
+        PduCommand::Encode {
+            to,
+            smsc,
+            class,
+            text,
+        } => {
             if let Some(c) = class {
                 if c > 3 {
                     bail!("--class must be 0, 1, 2 or 3");

@@ -18,7 +18,9 @@ impl Default for Wake {
 impl Wake {
     pub fn new() -> Wake {
         let (tx, _) = watch::channel(0);
-        Wake { tx: std::sync::Arc::new(tx) }
+        Wake {
+            tx: std::sync::Arc::new(tx),
+        }
     }
 
     pub fn notify(&self) {
@@ -26,7 +28,9 @@ impl Wake {
     }
 
     pub fn subscribe(&self) -> WakeRx {
-        WakeRx { rx: self.tx.subscribe() }
+        WakeRx {
+            rx: self.tx.subscribe(),
+        }
     }
 }
 
@@ -53,8 +57,14 @@ mod tests {
         let w = Wake::new();
         let mut rx = w.subscribe();
         w.notify();
-        tokio::time::timeout(std::time::Duration::from_secs(1), rx.wait()).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(1), rx.wait())
+            .await
+            .unwrap();
         // Nothing new: waiting again blocks.
-        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), rx.wait()).await.is_err());
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), rx.wait())
+                .await
+                .is_err()
+        );
     }
 }

@@ -72,14 +72,18 @@ pub fn modem_settings(m: &crate::config::ModemConfig) -> ModemSettings {
 /// Identifies this daemon's claims on outbox rows. Stable across restarts of the same daemon
 /// (host + its modems), so after a crash it takes back its own `sending` rows at once.
 pub fn daemon_id(c: &Config) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
+    let host =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
     let modems: Vec<&str> = c.modems.iter().map(|m| m.name.as_str()).collect();
     format!("{}:{}", host.trim(), modems.join(","))
 }
 
 /// Connects to the database, retrying with backoff: a daemon started before its PostgreSQL
 /// waits for it instead of dying.
-pub async fn connect_store(c: &Config, shutdown: &CancellationToken) -> Result<Option<Store>, StoreError> {
+pub async fn connect_store(
+    c: &Config,
+    shutdown: &CancellationToken,
+) -> Result<Option<Store>, StoreError> {
     let mut wait = Duration::from_secs(1);
     loop {
         match Store::connect(&c.database.url, c.database.max_connections).await {
@@ -98,7 +102,11 @@ pub async fn connect_store(c: &Config, shutdown: &CancellationToken) -> Result<O
 }
 
 /// Runs the daemon until `shutdown` fires.
-pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> Result<(), DaemonError> {
+pub async fn run(
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
     for w in config.warnings() {
         tracing::warn!("config: {w}");
     }
@@ -106,8 +114,13 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
         return Ok(());
     };
     let id = daemon_id(&config);
-    match crate::outbox::recover_stale(&store, &id, clock.now() - chrono::Duration::minutes(10)).await {
-        Ok(n) if n > 0 => tracing::warn!(rows = n, "outbox rows interrupted while sending are queued again"),
+    match crate::outbox::recover_stale(&store, &id, clock.now() - chrono::Duration::minutes(10))
+        .await
+    {
+        Ok(n) if n > 0 => tracing::warn!(
+            rows = n,
+            "outbox rows interrupted while sending are queued again"
+        ),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot recover interrupted outbox rows"),
     }
@@ -144,7 +157,10 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
             retry_max: config.outbox.retry_max,
             per_minute: m.send_per_minute,
         };
-        tasks.push((format!("sender {}", m.name), tokio::spawn(run_sender(sender, settings))));
+        tasks.push((
+            format!("sender {}", m.name),
+            tokio::spawn(run_sender(sender, settings)),
+        ));
         handles.push(handle);
     }
     let intake = worker::IntakeWorker {
@@ -152,7 +168,11 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
         clock: clock.clone(),
         policy: filing_policy(&config),
         settings: ProcessSettings {
-            modems: config.modems.iter().map(|m| (m.name.clone(), m.village.clone())).collect(),
+            modems: config
+                .modems
+                .iter()
+                .map(|m| (m.name.clone(), m.village.clone()))
+                .collect(),
             concat_timeout: config.intake.concat_timeout,
         },
         wake: inbox_wake.clone(),

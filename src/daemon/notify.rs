@@ -27,7 +27,10 @@ pub fn sd_notify(state: &str) {
 
 /// Pings the systemd watchdog at half its interval while the runtime is alive.
 pub async fn watchdog(shutdown: CancellationToken) {
-    let Some(usec) = std::env::var("WATCHDOG_USEC").ok().and_then(|v| v.parse::<u64>().ok()) else {
+    let Some(usec) = std::env::var("WATCHDOG_USEC")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
         return;
     };
     let every = Duration::from_micros(usec / 2).max(Duration::from_secs(1));

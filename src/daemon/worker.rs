@@ -32,18 +32,26 @@ impl IntakeWorker {
                     if !out.filed.is_empty() {
                         self.outbox_wake.notify();
                     }
-                    let busy = !out.filed.is_empty() || out.parked_parts > 0 || out.bad > 0 || out.reports > 0;
+                    let busy = !out.filed.is_empty()
+                        || out.parked_parts > 0
+                        || out.bad > 0
+                        || out.reports > 0;
                     if busy {
                         // More may be waiting beyond this pass's batch.
                         continue;
                     }
                 }
                 Err(e) => {
-                    failing = (failing * 2).clamp(Duration::from_millis(500), Duration::from_secs(30));
+                    failing =
+                        (failing * 2).clamp(Duration::from_millis(500), Duration::from_secs(30));
                     tracing::error!(error = %e, retry_in = ?failing, "intake pass failed; inbox rows stay pending");
                 }
             }
-            let idle = if failing.is_zero() { Duration::from_secs(5) } else { failing };
+            let idle = if failing.is_zero() {
+                Duration::from_secs(5)
+            } else {
+                failing
+            };
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
                 _ = self.wake.notified() => {}

@@ -42,6 +42,7 @@ pub struct Store {
     write: AnyPool,
     /// Reads (web page, API, listings). On PostgreSQL the same pool as `write`.
     read: AnyPool,
+    url: String,
 }
 
 impl Store {
@@ -62,6 +63,7 @@ impl Store {
                     backend,
                     write,
                     read,
+                    url,
                 }
             }
             Backend::Postgres => {
@@ -74,6 +76,7 @@ impl Store {
                     backend,
                     write: pool.clone(),
                     read: pool,
+                    url: url.to_string(),
                 }
             }
         };
@@ -83,15 +86,23 @@ impl Store {
 
     pub async fn migrate(&self) -> Result<()> {
         match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.write)
-                    .await?
-            }
+            // PostgreSQL migrations hold an advisory lock, so concurrent daemons take turns.
             Backend::Postgres => {
                 sqlx::migrate!("./migrations/postgres")
                     .run(&self.write)
                     .await?
+            }
+            // SQLite has no such lock: two processes (the daemon and `appeals list`, say)
+            // migrating a new file at once would both try to create the tables. A file lock
+            // beside the database makes them take turns.
+            Backend::Sqlite => {
+                let _guard = match sqlite_path(&self.url) {
+                    Some(path) => Some(migration_lock(&path).await?),
+                    None => None,
+                };
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.write)
+                    .await?;
             }
         }
         Ok(())
@@ -171,6 +182,41 @@ fn sqlite_url(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// The file behind a sqlite: URL (None for in-memory databases).
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path.contains(":memory:") {
+        None
+    } else {
+        Some(std::path::PathBuf::from(path))
+    }
+}
+
+/// An exclusive flock on `<db>.migrate-lock`, released when the guard drops.
+async fn migration_lock(db: &std::path::Path) -> Result<nix::fcntl::Flock<std::fs::File>> {
+    let mut lock_path = db.as_os_str().to_owned();
+    lock_path.push(".migrate-lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| {
+                StoreError::Corrupt(format!("cannot open {}: {e}", lock_path.display()))
+            })?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| {
+            StoreError::Corrupt(format!("cannot lock {}: {e}", lock_path.display()))
+        })
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("lock task: {e}")))?
 }
 
 fn numbered_placeholders(q: &str) -> String {

@@ -14,9 +14,14 @@ use warp::Filter;
 use crate::daemon::Shared;
 
 /// Binds the listen address and serves until shutdown.
-pub async fn serve(shared: Shared, shutdown: CancellationToken) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub async fn serve(
+    shared: Shared,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let addr = shared.config.web.listen;
-    let routes = routes(shared).recover(handle_rejection).with(warp::trace::request());
+    let routes = routes(shared)
+        .recover(handle_rejection)
+        .with(warp::trace::request());
     let signal = async move { shutdown.cancelled().await };
     let (_bound, server) = warp::serve(routes)
         .try_bind_with_graceful_shutdown(addr, signal)
@@ -24,9 +29,13 @@ pub async fn serve(shared: Shared, shutdown: CancellationToken) -> std::io::Resu
     Ok(tokio::spawn(server))
 }
 
-pub fn routes(shared: Shared) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+pub fn routes(
+    shared: Shared,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
-    healthz.or(api::routes(shared.clone())).or(page::routes(shared))
+    healthz
+        .or(api::routes(shared.clone()))
+        .or(page::routes(shared))
 }
 
 /// Every error answers JSON with a reason a client can act on.
@@ -60,16 +69,31 @@ async fn handle_rejection(err: warp::Rejection) -> Result<impl warp::Reply, Infa
     } else if let Some(e) = err.find::<warp::filters::body::BodyDeserializeError>() {
         (StatusCode::BAD_REQUEST, format!("bad JSON body: {e}"))
     } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed on this route".to_string())
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this route".to_string(),
+        )
     } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "request body too large".to_string())
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large".to_string(),
+        )
     } else if err.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json".to_string())
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json".to_string(),
+        )
     } else if let Some(e) = err.find::<warp::reject::MissingHeader>() {
         (StatusCode::BAD_REQUEST, e.to_string())
     } else {
         tracing::error!(?err, "unhandled rejection");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal error".to_string())
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error".to_string(),
+        )
     };
-    Ok(warp::reply::with_status(warp::reply::json(&ErrorBody { error: message }), status))
+    Ok(warp::reply::with_status(
+        warp::reply::json(&ErrorBody { error: message }),
+        status,
+    ))
 }

@@ -6,7 +6,9 @@ use warp::Filter;
 use crate::appeals::{list_appeals, mask_phone, AppealFilter};
 use crate::daemon::Shared;
 
-pub fn routes(shared: Shared) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+pub fn routes(
+    shared: Shared,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     warp::path::end()
         .and(warp::get())
         .and(warp::any().map(move || shared.clone()))
@@ -17,7 +19,10 @@ pub fn routes(shared: Shared) -> impl Filter<Extract = (impl warp::Reply,), Erro
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn render(s: &Shared) -> String {
@@ -37,7 +42,14 @@ async fn render(s: &Shared) -> String {
             esc(st.error.as_deref().unwrap_or("")),
         ));
     }
-    let appeals = list_appeals(&s.store, &AppealFilter { limit: 20, ..Default::default() }).await;
+    let appeals = list_appeals(
+        &s.store,
+        &AppealFilter {
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await;
     let mut rows = String::new();
     match appeals {
         Ok(list) => {
@@ -53,7 +65,10 @@ async fn render(s: &Shared) -> String {
                 ));
             }
         }
-        Err(e) => rows.push_str(&format!("<tr><td colspan=5>数据库不可用: {}</td></tr>", esc(&e.to_string()))),
+        Err(e) => rows.push_str(&format!(
+            "<tr><td colspan=5>数据库不可用: {}</td></tr>",
+            esc(&e.to_string())
+        )),
     }
     format!(
         r#"<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -34,7 +34,10 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         match backend {
             Backend::Sqlite => TestDb {
-                url: format!("sqlite://{}?mode=rwc", dir.path().join("test.sqlite").display()),
+                url: format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("test.sqlite").display()
+                ),
                 backend,
                 pg_name: None,
                 _dir: dir,
@@ -46,7 +49,10 @@ impl TestDb {
                     // CI must not pass by skipping: PostgreSQL is part of the test environment.
                     Err(e) => panic!("PostgreSQL at {PG_ADMIN} is required for this test: {e}"),
                 };
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.expect("create database");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut c)
+                    .await
+                    .expect("create database");
                 TestDb {
                     url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
                     backend,
@@ -71,10 +77,16 @@ impl Drop for TestDb {
         if let Some(name) = self.pg_name.take() {
             // Drop runs outside async; a short-lived thread with its own runtime does the cleanup.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut c) = sqlx::PgConnection::connect(PG_ADMIN).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut c)
+                                .await;
                     }
                 });
             })
@@ -117,7 +129,8 @@ max_attempts = 4
 }
 
 pub fn parse_config(toml: &str) -> Config {
-    Config::parse(toml, Path::new("test.toml")).unwrap_or_else(|e| panic!("test config invalid:\n{e}"))
+    Config::parse(toml, Path::new("test.toml"))
+        .unwrap_or_else(|e| panic!("test config invalid:\n{e}"))
 }
 
 /// The daemon running inside the test process.
@@ -131,7 +144,9 @@ impl InProcess {
         let token = CancellationToken::new();
         let t = token.clone();
         let join = tokio::spawn(async move {
-            appeal_gateway::daemon::run(config, clock, t).await.expect("daemon failed");
+            appeal_gateway::daemon::run(config, clock, t)
+                .await
+                .expect("daemon failed");
         });
         InProcess { token, join }
     }
@@ -164,11 +179,16 @@ where
 }
 
 pub async fn count(store: &Store, sql: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(store.reader()).await.expect(sql)
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(store.reader())
+        .await
+        .expect(sql)
 }
 
 pub async fn start_sim() -> SimModem {
-    SimModem::start(SimOptions::default()).await.expect("simulated modem")
+    SimModem::start(SimOptions::default())
+        .await
+        .expect("simulated modem")
 }
 
 pub fn fullwidth(s: &str) -> String {
