@@ -268,11 +268,17 @@ async fn cms_errors_on_send(backend: Backend) {
         (sim.sent_texts().len() == 1).then_some(())
     })
     .await;
-    let (state, attempts): (String, i64) =
-        sqlx::query_as("SELECT state, attempts FROM outbox WHERE recipient = '13500000001'")
-            .fetch_one(store.reader())
-            .await
-            .unwrap();
+    // The network has it; the row is marked right after the modem answers.
+    let (state, attempts): (String, i64) = wait_for(30, "row marked sent", || async {
+        sqlx::query_as::<_, (String, i64)>(
+            "SELECT state, attempts FROM outbox WHERE recipient = '13500000001'",
+        )
+        .fetch_one(store.reader())
+        .await
+        .ok()
+        .filter(|(s, _)| s == "sent" || s == "delivered")
+    })
+    .await;
     assert!(state == "sent" || state == "delivered", "state {state}");
     assert_eq!(attempts, 3, "two failures then success");
     // Permanent (304 invalid PDU parameter): failed with the reason, not retried.

@@ -6,6 +6,8 @@
 //! domain modules (`inbox`, `appeals`, `outbox`) own their queries; this module owns connections,
 //! migrations and dialect.
 
+pub mod leader;
+
 use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
