@@ -457,12 +457,13 @@ impl Session<'_> {
             }
         };
         match pdu_line(&lines) {
-            Some(pdu) => self.commit_and_delete(index, &pdu).await,
+            Some(pdu) => self.commit_and_delete(index, &pdu).await.map(|_| ()),
             None => Ok(()),
         }
     }
 
-    async fn commit_and_delete(&mut self, index: u32, pdu: &str) -> Result<(), Fault> {
+    /// Ok(false) when the database refused the message: it stays on the SIM.
+    async fn commit_and_delete(&mut self, index: u32, pdu: &str) -> Result<bool, Fault> {
         match store_raw(
             &self.ctx.store,
             &self.settings.name,
@@ -475,17 +476,25 @@ impl Session<'_> {
                 if new {
                     self.received();
                 }
+                // The database is back: the fault it left on the status is over.
+                self.status.send_if_modified(|s| {
+                    let stale = s.error.as_deref().is_some_and(|e| e.starts_with("database: "));
+                    if stale {
+                        s.error = None;
+                    }
+                    stale
+                });
                 if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
                     // Kept and deduplicated: the next sweep deletes it.
                     tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
                 }
-                Ok(())
+                Ok(true)
             }
             Err(e) => {
                 tracing::error!(modem = %self.settings.name, index, error = %e, "database unavailable: message left on the SIM");
                 self.status
                     .send_modify(|s| s.error = Some(format!("database: {e}")));
-                Ok(())
+                Ok(false)
             }
         }
     }
@@ -517,7 +526,11 @@ impl Session<'_> {
             tracing::info!(modem = %self.settings.name, count = found.len(), "sweep found messages on the SIM");
         }
         for (index, pdu) in found {
-            self.commit_and_delete(index, &pdu).await?;
+            // Each failed store waits out the pool's acquire timeout; with the database away
+            // the rest would fail the same way, so they wait on the SIM for the next sweep.
+            if !self.commit_and_delete(index, &pdu).await? {
+                break;
+            }
         }
         Ok(())
     }
