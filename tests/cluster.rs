@@ -193,7 +193,11 @@ fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
         );
         let via = sent_by.get(&ack).cloned().unwrap_or_default();
         assert_eq!(via.len(), 1, "one acknowledgement for {}", a.number);
-        assert_eq!(Some(via[0]), a.modem.as_deref(), "sent by the receiving modem");
+        assert_eq!(
+            Some(via[0]),
+            a.modem.as_deref(),
+            "sent by the receiving modem"
+        );
     }
     assert_eq!(total, appeals.len(), "nothing but acknowledgements sent");
 }
@@ -331,7 +335,9 @@ async fn the_other_daemon_takes_over_when_the_leader_dies() {
     })
     .await;
     assert_eq!(page.0, 200);
-    assert!(follower.log().contains("this daemon now leads the scheduled work"));
+    assert!(follower
+        .log()
+        .contains("this daemon now leads the scheduled work"));
 }
 
 /// Acceptance: PostgreSQL stopped for 30 s mid-run and started again: nothing lost, nothing
@@ -484,7 +490,11 @@ async fn pool_rule(backend: Backend) {
     while let Some(c) = claim_next(&store, "a", "host:a", false, now).await.unwrap() {
         claimed_by_a.push(c.id);
     }
-    assert_eq!(claimed_by_a.len(), 3, "a's two rows and the unaddressed one");
+    assert_eq!(
+        claimed_by_a.len(),
+        3,
+        "a's two rows and the unaddressed one"
+    );
     let foreign = count(
         &store,
         "SELECT COUNT(*) FROM outbox WHERE claimed_by = 'host:a' AND modem = 'b'",

@@ -20,7 +20,9 @@ fn migration_files(backend: &str) -> BTreeSet<String> {
 /// The names that only one side has, as "sqlite only: ..." lines.
 fn differences(sqlite: &BTreeSet<String>, postgres: &BTreeSet<String>) -> Vec<String> {
     let only = |a: &BTreeSet<String>, b: &BTreeSet<String>, side: &str| -> Vec<String> {
-        a.difference(b).map(|n| format!("{side} only: {n}")).collect()
+        a.difference(b)
+            .map(|n| format!("{side} only: {n}"))
+            .collect()
     };
     let mut out = only(sqlite, postgres, "sqlite");
     out.extend(only(postgres, sqlite, "postgres"));
@@ -55,7 +57,10 @@ fn every_migration_name_is_versioned() {
                 version.len() == 4 && version.bytes().all(|b| b.is_ascii_digit()),
                 "{backend}/{name}: version must be four digits"
             );
-            assert!(rest.len() > ".sql".len(), "{backend}/{name}: needs a description");
+            assert!(
+                rest.len() > ".sql".len(),
+                "{backend}/{name}: needs a description"
+            );
         }
     }
 }

@@ -478,7 +478,10 @@ impl Session<'_> {
                 }
                 // The database is back: the fault it left on the status is over.
                 self.status.send_if_modified(|s| {
-                    let stale = s.error.as_deref().is_some_and(|e| e.starts_with("database: "));
+                    let stale = s
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("database: "));
                     if stale {
                         s.error = None;
                     }

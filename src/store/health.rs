@@ -142,10 +142,9 @@ impl Health {
                 error = outcome.err().unwrap_or(""),
                 "database lost: modems keep messages on the SIM, work resumes when it returns"
             ),
-            Some(Transition::Restored(d)) => tracing::warn!(
-                down_secs = d.num_seconds(),
-                "database back: resuming"
-            ),
+            Some(Transition::Restored(d)) => {
+                tracing::warn!(down_secs = d.num_seconds(), "database back: resuming")
+            }
             None => {}
         }
     }
@@ -201,11 +200,18 @@ mod tests {
         assert!(back.up);
         assert_eq!(back.failures, 0);
         assert_eq!(back.since, Some(at(30)));
-        assert_eq!(back.last_error.as_deref(), Some("timeout"), "last fault kept");
+        assert_eq!(
+            back.last_error.as_deref(),
+            Some("timeout"),
+            "last fault kept"
+        );
 
         let (same, t) = observe(&back, Ok(()), at(40));
         assert_eq!(t, None);
-        assert_eq!(same, back, "an Ok while up changes nothing (no watch churn)");
+        assert_eq!(
+            same, back,
+            "an Ok while up changes nothing (no watch churn)"
+        );
     }
 
     #[test]

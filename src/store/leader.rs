@@ -197,9 +197,9 @@ async fn heartbeat(
 /// The recorded leader of `role`, if any daemon ever led it. Its heartbeat tells whether it
 /// still does (a live leader beats every [`POLL`]).
 pub async fn current(store: &Store, role: &str) -> super::Result<Option<LeaderRow>> {
-    let row = sqlx::query(&store.sql(
-        "SELECT daemon_id, since, heartbeat_at FROM leaders WHERE role = ?",
-    ))
+    let row = sqlx::query(
+        &store.sql("SELECT daemon_id, since, heartbeat_at FROM leaders WHERE role = ?"),
+    )
     .bind(role)
     .fetch_optional(store.reader())
     .await?;

@@ -76,12 +76,18 @@ async fn render(s: &Shared) -> String {
     } else {
         format!(
             "不可用（自 {} 起，重试中；短信留在SIM卡上）：{}",
-            db.since.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default(),
+            db.since
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_default(),
             esc(db.last_error.as_deref().unwrap_or(""))
         )
     };
     let db_class = if db.up { "up" } else { "down" };
-    let leads = if s.leader.is_leader() { "本网关负责" } else { "由其他网关负责" };
+    let leads = if s.leader.is_leader() {
+        "本网关负责"
+    } else {
+        "由其他网关负责"
+    };
     format!(
         r#"<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta http-equiv="refresh" content="10"><title>码上办短信网关</title>
