@@ -443,6 +443,12 @@ async fn a_thirty_second_database_outage_loses_nothing() {
         let log = d.log();
         assert!(log.contains("database lost"), "{} log:\n{log}", d.name);
         assert!(log.contains("database back"), "{} log:\n{log}", d.name);
+        assert!(
+            log.contains("message left on the SIM"),
+            "{}: the modem kept what it could not store:\n{log}",
+            d.name
+        );
+        assert!(!log.contains("panicked"), "{} log:\n{log}", d.name);
     }
     // Leadership came back with the database.
     wait_for(30, "a leader again", || async {
@@ -548,3 +554,21 @@ async fn racing_claimers(backend: Backend) {
     assert_eq!(distinct.len(), 300, "no row claimed twice");
 }
 both_backends!(each_row_claimed_once_under_contention, racing_claimers);
+
+/// A lone daemon leads (SQLite always; PostgreSQL by taking the free lock) and says so in the
+/// `leaders` row.
+async fn lone_leader(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        appeal_gateway::clock::Clock::System,
+    );
+    let store = db.store().await;
+    let id = wait_for(30, "the leaders row", || leader_of(&store)).await;
+    assert!(id.ends_with(":m1"), "daemon id names its modem: {id}");
+    let row = current(&store, SCHEDULER).await.unwrap().unwrap();
+    assert!(row.heartbeat_at >= row.since);
+    daemon.stop().await;
+}
+both_backends!(a_lone_daemon_leads_and_records_it, lone_leader);

@@ -28,6 +28,9 @@ pub const SCHEDULER: &str = "scheduler";
 /// How often a follower tries to take over and the leader checks it still holds the lock.
 pub const POLL: Duration = Duration::from_secs(5);
 
+/// How often the lone SQLite daemon refreshes its `leaders` row.
+const SQLITE_BEAT: Duration = Duration::from_secs(60);
+
 #[derive(Clone, Debug)]
 pub struct Leader {
     rx: watch::Receiver<bool>,
@@ -90,7 +93,8 @@ fn start(store: &Store, who: Option<Candidate>, shutdown: CancellationToken) -> 
                     }
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(POLL) => {}
+                        // Nobody competes; a slow beat spares the office's SD card the fsyncs.
+                        _ = tokio::time::sleep(SQLITE_BEAT) => {}
                     }
                 }
             });
