@@ -17,6 +17,8 @@ use crate::config::{Config, Device};
 use crate::inbox::ProcessSettings;
 use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
 use crate::outbox::{recipient_limiter, run_sender, SenderContext, SenderSettings};
+use crate::store::health::{DbHealth, Health};
+use crate::store::leader::{campaign_recorded, Candidate, Leader};
 use crate::store::{Store, StoreError};
 
 pub use notify::sd_notify;
@@ -38,6 +40,17 @@ pub struct Shared {
     pub modems: Vec<ModemHandle>,
     /// Wakes the senders when a row is queued from outside the intake path (API).
     pub outbox_wake: crate::wake::Wake,
+    /// Database up or lost (since when, last error), for the status page and `/healthz`.
+    pub db: Health,
+    /// Whether this daemon does the county's time-driven work (always on SQLite).
+    pub leader: Leader,
+}
+
+impl Shared {
+    /// The database as this daemon last saw it.
+    pub fn db_health(&self) -> DbHealth {
+        self.db.get()
+    }
 }
 
 pub fn filing_policy(c: &Config) -> FilingPolicy {
@@ -125,10 +138,27 @@ pub async fn run(
         Err(e) => tracing::error!(error = %e, "cannot recover interrupted outbox rows"),
     }
     let config = Arc::new(config);
+    let db = Health::new(clock.clone());
+    let leader = campaign_recorded(
+        &store,
+        Candidate {
+            daemon_id: id.clone(),
+            clock: clock.clone(),
+        },
+        shutdown.clone(),
+    );
     let inbox_wake = Arc::new(Notify::new());
     let outbox_wake = crate::wake::Wake::new();
     let mut tasks: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
     let mut handles = Vec::new();
+    tasks.push((
+        "database monitor".into(),
+        tokio::spawn(crate::store::health::monitor(
+            store.clone(),
+            db.clone(),
+            shutdown.clone(),
+        )),
+    ));
     let recipients = recipient_limiter(config.outbox.per_recipient_per_hour);
     for m in &config.modems {
         let ctx = ModemContext {
@@ -177,6 +207,7 @@ pub async fn run(
         },
         wake: inbox_wake.clone(),
         outbox_wake: outbox_wake.clone(),
+        health: db.clone(),
         shutdown: shutdown.clone(),
     };
     tasks.push(("intake".into(), tokio::spawn(intake.run())));
@@ -186,6 +217,8 @@ pub async fn run(
         clock: clock.clone(),
         modems: handles,
         outbox_wake,
+        db,
+        leader,
     };
     let web = crate::web::serve(shared.clone(), shutdown.clone())
         .await
