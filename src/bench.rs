@@ -18,6 +18,25 @@ pub enum BenchError {
     Other(String),
 }
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            super::replace_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://h/test?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://h", "x"),
+            "postgres://h/x"
+        );
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BenchReport {
     pub messages: usize,
@@ -77,6 +96,37 @@ status_reports = false
     )
 }
 
+/// Creates (or drops) a database through an administrative connection to `admin`.
+async fn scratch_database(admin: &str, name: &str, create: bool) -> Result<(), BenchError> {
+    use sqlx::Connection;
+    let mut c = sqlx::PgConnection::connect(admin)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let sql = if create {
+        format!("CREATE DATABASE {name}")
+    } else {
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    };
+    sqlx::query(&sql)
+        .execute(&mut c)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    Ok(())
+}
+
+/// The same server URL with another database name.
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    match base[scheme_end..].find('/') {
+        Some(slash) => format!("{}/{name}{query}", &base[..scheme_end + slash]),
+        None => format!("{base}/{name}{query}"),
+    }
+}
+
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -90,12 +140,23 @@ pub async fn run(
     database_url: Option<String>,
 ) -> Result<BenchReport, BenchError> {
     let dir = tempfile::tempdir()?;
-    let url = database_url.unwrap_or_else(|| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.sqlite").display()
-        )
-    });
+    // On PostgreSQL the bench makes its own database on that server and drops it afterwards,
+    // so it never counts (or leaves) rows in a database someone uses.
+    let (url, scratch) = match database_url {
+        None => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.sqlite").display()
+            ),
+            None,
+        ),
+        Some(admin) if admin.starts_with("postgres") => {
+            let name = format!("ag_bench_{}", std::process::id());
+            scratch_database(&admin, &name, true).await?;
+            (replace_database(&admin, &name), Some((admin, name)))
+        }
+        Some(other) => (other, None),
+    };
     let backend = if url.starts_with("sqlite") {
         "sqlite"
     } else {
@@ -157,6 +218,9 @@ pub async fn run(
     let _ = child.wait();
     store.close().await;
     sim.shutdown().await;
+    if let Some((admin, name)) = scratch {
+        scratch_database(&admin, &name, false).await?;
+    }
     Ok(BenchReport {
         messages,
         backend,
