@@ -1,0 +1,125 @@
+//! What the gateway does when parts go missing, a modem never answers, or it must hold back:
+//! the timed-out concatenation with its gap mark, an unresponsive modem that comes back, and
+//! the per-modem send rate. Each runs on SQLite and PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use appeal_gateway::clock::Clock;
+use common::*;
+
+/// Two of three parts arrive; after the concatenation timeout the text is filed with a mark
+/// where the missing part was. Time is moved with the manual clock, not slept.
+async fn missing_part(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let clock = Clock::manual(chrono::Utc::now());
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        clock.clone(),
+    );
+    let store = db.store().await;
+    let text = format!(
+        "第一段{}第二段{}第三段{}",
+        "甲".repeat(64),
+        "乙".repeat(64),
+        "丙".repeat(64)
+    );
+    sim.receive_parts("13811112222", &text, &[0, 2]);
+    wait_for(30, "two parts parked", || async {
+        (count(&store, "SELECT COUNT(*) FROM inbox WHERE state = 'part'").await == 2).then_some(())
+    })
+    .await;
+    // Not yet: the wait for the missing part is not over.
+    clock.advance(chrono::Duration::minutes(9));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM appeals").await,
+        0,
+        "filed before the timeout"
+    );
+    clock.advance(chrono::Duration::minutes(2));
+    let filed: String = wait_for(30, "filed after the timeout", || async {
+        sqlx::query_scalar::<_, String>("SELECT text FROM appeals")
+            .fetch_optional(store.reader())
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(filed.contains("【第2段缺失】"), "gap marked: {filed}");
+    assert!(
+        filed.starts_with("第一段") && filed.contains("丙"),
+        "{filed}"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM messages WHERE has_gap").await,
+        1
+    );
+    // The villager still gets the number.
+    wait_for(30, "ack", || async {
+        (sim.sent_texts().len() == 1).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+}
+both_backends!(missing_part_filed_with_gap_after_timeout, missing_part);
+
+/// A modem that never answers is reported down (not waited on forever); when it starts to
+/// answer again the daemon initialises it and files what arrived meanwhile.
+async fn silent_modem(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    sim.set_unresponsive(true);
+    let toml = config_toml(&db.url, &sim.device_path(), "")
+        .replace("init_timeout_secs = 10", "init_timeout_secs = 2");
+    let daemon = InProcess::start(parse_config(&toml), Clock::System);
+    let store = db.store().await;
+    sim.receive_sms("13822223333", "停水三天了");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 0);
+    sim.set_unresponsive(false);
+    wait_for(60, "filed after the modem answers again", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await == 1).then_some(())
+    })
+    .await;
+    wait_for(30, "ack", || async {
+        (sim.sent_texts().len() == 1).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+}
+both_backends!(unresponsive_modem_recovers, silent_modem);
+
+/// The per-modem rate (governor, `send_per_minute`): a burst of 10, then one every 6 s.
+async fn rate_limited(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let toml = config_toml(&db.url, &sim.device_path(), "")
+        .replace("send_per_minute = 100000", "send_per_minute = 10");
+    let daemon = InProcess::start(parse_config(&toml), Clock::System);
+    let store = db.store().await;
+    for i in 0..13 {
+        sim.receive_sms(&format!("1390000{i:04}"), &format!("路灯坏了 {i}"));
+    }
+    wait_for(30, "13 appeals", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await == 13).then_some(())
+    })
+    .await;
+    wait_for(30, "the first 10 acks", || async {
+        (sim.sent_texts().len() >= 10).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(sim.sent_texts().len(), 10, "the 11th waits for the rate");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await,
+        3
+    );
+    wait_for(30, "the 11th after about 6 s", || async {
+        (sim.sent_texts().len() >= 11).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+}
+both_backends!(per_modem_send_rate, rate_limited);
