@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod directory;
 pub mod inbox;
 pub mod intake;
 pub mod modem;

@@ -1,8 +1,10 @@
 //! Appeals: numbering, filing, and the hash-chained event log. The state machine through the five
 //! steps grows here; every change goes through a transaction that also writes its event.
 
+pub mod actions;
 mod events;
 mod filing;
+pub mod messages;
 mod number;
 mod query;
 
