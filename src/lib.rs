@@ -16,6 +16,7 @@ pub mod intake;
 pub mod modem;
 pub mod outbox;
 pub mod pdu;
+pub mod scheduler;
 pub mod sim;
 pub mod store;
 pub mod wake;

@@ -29,6 +29,8 @@ pub struct Ctx {
     pub directory: Arc<Directory>,
     /// (start, end) local; see [`Config::is_quiet`].
     pub quiet_hours: (NaiveTime, NaiveTime),
+    /// A villager's second text within this of a short first one completes it.
+    pub append_window: std::time::Duration,
 }
 
 impl Ctx {
@@ -37,6 +39,7 @@ impl Ctx {
             policy: crate::daemon::filing_policy(config),
             directory,
             quiet_hours: config.quiet_hours,
+            append_window: config.intake.append_window,
         }
     }
 
