@@ -127,7 +127,10 @@ pub async fn incoming_text(
         kind: super::actions::ActorKind::System,
         channel: "sms",
     };
-    if let Some(a) = open.iter().find(|a| similar(&a.text, m.text)) {
+    // Compared with each text that went into the appeal too, since follow-ups are appended.
+    let repeats =
+        |a: &&Appeal| similar(&a.text, m.text) || a.text.split('\n').any(|l| similar(l, m.text));
+    if let Some(a) = open.iter().find(repeats) {
         let mut w = Writer {
             store,
             ctx,

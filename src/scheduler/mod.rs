@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{load_for_update, Actor, Appeal, Ctx, Writer, OPEN_STATUSES};
+use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
 use crate::appeals::{messages as msg, Step};
 use crate::clock::Clock;
 use crate::config::{Colour, Config};
@@ -119,8 +119,8 @@ impl TickReport {
     }
 }
 
-/// number, status, colour, respond_by, resolve_by.
-type DueRow = (String, String, String, Option<i64>, Option<i64>);
+/// id, number, status, colour, respond_by, resolve_by.
+type DueRow = (i64, String, String, String, Option<i64>, Option<i64>);
 
 pub struct Scheduler {
     pub store: Store,
@@ -161,14 +161,14 @@ impl Scheduler {
         let horizon = now_ms + ms(self.settings.remind_before);
         let mut report = TickReport::default();
         let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
-            "SELECT number, status, colour, respond_by, resolve_by FROM appeals \
+            "SELECT id, number, status, colour, respond_by, resolve_by FROM appeals \
              WHERE status IN ('open', 'accepted', 'reopened') AND (respond_by <= ? OR resolve_by <= ?) ORDER BY id",
         ))
         .bind(horizon)
         .bind(horizon)
         .fetch_all(store.pool())
         .await?;
-        for (number, status, colour, respond_by, resolve_by) in rows {
+        for (id, number, status, colour, respond_by, resolve_by) in rows {
             let colour: Colour = colour.parse().unwrap_or(Colour::Red);
             let items = due(
                 Deadlines {
@@ -181,7 +181,10 @@ impl Scheduler {
                 |k| self.lead(colour, k),
             );
             for (kind, deadline) in items {
-                if self.do_deadline(&ctx, &number, kind, deadline, now).await? {
+                if self
+                    .do_deadline(&ctx, id, &number, kind, deadline, now)
+                    .await?
+                {
                     match kind {
                         DueKind::RemindRespond | DueKind::RemindResolve => report.reminders += 1,
                         _ => report.escalations += 1,
@@ -189,27 +192,29 @@ impl Scheduler {
                 }
             }
         }
-        let surveys: Vec<String> = sqlx::query_scalar(&store.sql(
-            "SELECT number FROM appeals WHERE survey_state = 'pending' AND survey_sent_at <= ? \
+        let surveys: Vec<(i64, String)> = sqlx::query_as(&store.sql(
+            "SELECT id, number FROM appeals WHERE survey_state = 'pending' AND survey_sent_at <= ? \
              AND phone NOT IN (SELECT phone FROM opt_outs) ORDER BY id",
         ))
         .bind(now_ms - ms(self.settings.survey_reminder_after))
         .fetch_all(store.pool())
         .await?;
-        for number in surveys {
-            if self.do_survey_reminder(&ctx, &number, now).await? {
+        for (id, number) in surveys {
+            if self.do_survey_reminder(&ctx, id, &number, now).await? {
                 report.survey_reminders += 1;
             }
         }
         Ok(report)
     }
 
-    /// Claims `key` in `tx`; false when it was done before.
+    /// Claims `key` in `tx`; false when it was done before. Claimed first thing in the
+    /// transaction: on SQLite the write lock is then taken (waiting its turn) before any read,
+    /// so the transaction never has to upgrade a stale read snapshot (SQLITE_BUSY).
     async fn claim(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         key: &str,
-        a: &Appeal,
+        appeal_id: i64,
         kind: &str,
         due_at: i64,
         now: i64,
@@ -219,7 +224,7 @@ impl Scheduler {
              ON CONFLICT (key) DO NOTHING",
         ))
         .bind(key)
-        .bind(a.id)
+        .bind(appeal_id)
         .bind(kind)
         .bind(due_at)
         .bind(now)
@@ -231,6 +236,7 @@ impl Scheduler {
     async fn do_deadline(
         &self,
         ctx: &Ctx,
+        id: i64,
         number: &str,
         kind: DueKind,
         deadline: i64,
@@ -238,10 +244,27 @@ impl Scheduler {
     ) -> Result<bool> {
         let store = &self.store;
         let mut tx = store.pool().begin().await?;
+        let key = format!("{}:{id}:{deadline}", kind.key());
+        if !self
+            .claim(
+                &mut tx,
+                &key,
+                id,
+                kind.key(),
+                deadline,
+                now.timestamp_millis(),
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         let Some(a) = load_for_update(store, &mut tx, number).await? else {
+            tx.rollback().await?;
             return Ok(false);
         };
-        // Re-checked under the row lock: it may have been accepted or resolved since the scan.
+        // Re-checked under the row lock: it may have been accepted or resolved since the scan
+        // (then the claim is rolled back with the rest).
         let still = due(
             Deadlines {
                 status: &a.status,
@@ -252,22 +275,7 @@ impl Scheduler {
             now.timestamp_millis(),
             |k| self.lead(a.colour, k),
         );
-        if !still.contains(&(kind, deadline)) {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let key = format!("{}:{}:{deadline}", kind.key(), a.id);
-        if !self
-            .claim(
-                &mut tx,
-                &key,
-                &a,
-                kind.key(),
-                deadline,
-                now.timestamp_millis(),
-            )
-            .await?
-        {
+        if a.id != id || !still.contains(&(kind, deadline)) {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -371,30 +379,26 @@ impl Scheduler {
     async fn do_survey_reminder(
         &self,
         ctx: &Ctx,
+        id: i64,
         number: &str,
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let store = &self.store;
         let mut tx = store.pool().begin().await?;
-        let Some(a) = load_for_update(store, &mut tx, number).await? else {
-            return Ok(false);
-        };
-        if a.status != "resolved" {
+        let key = format!("survey_reminder:{id}");
+        let now_ms = now.timestamp_millis();
+        if !self
+            .claim(&mut tx, &key, id, "survey_reminder", now_ms, now_ms)
+            .await?
+        {
             tx.rollback().await?;
             return Ok(false);
         }
-        let key = format!("survey_reminder:{}", a.id);
-        if !self
-            .claim(
-                &mut tx,
-                &key,
-                &a,
-                "survey_reminder",
-                now.timestamp_millis(),
-                now.timestamp_millis(),
-            )
-            .await?
-        {
+        let Some(a) = load_for_update(store, &mut tx, number).await? else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if a.id != id || a.status != "resolved" {
             tx.rollback().await?;
             return Ok(false);
         }
