@@ -533,3 +533,67 @@ async fn tampering(backend: Backend) {
     w.stop().await;
 }
 both_backends!(tampering_is_detected, tampering);
+
+/// `appeal-gateway directory ...` edits the file; SIGHUP makes the running daemon use it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_cli_and_reload() {
+    let mut w = World::start(Backend::Sqlite).await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin())
+            .arg("directory")
+            .arg("--config")
+            .arg(&w.config_path)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = run(&["check"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 villages, 5 cadres"), "{out}");
+    let (ok, out) = run(&[
+        "add-cadre",
+        "孙干部",
+        "13900000099",
+        "--role",
+        "village_cadre",
+        "--village",
+        "SH01",
+        "--category",
+        "环境卫生",
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&[
+        "add-cadre",
+        "坏",
+        "13900000098",
+        "--role",
+        "village_cadre",
+        "--village",
+        "NOPE",
+    ]);
+    assert!(!ok && out.contains("unknown village"), "{out}");
+    let (ok, out) = run(&["list"]);
+    assert!(
+        ok && out.contains("孙干部") && !out.contains("2468"),
+        "{out}"
+    );
+    // Before the reload the old directory routes 环境卫生 to the fallback.
+    let sms = w.say("13812345678", "村里垃圾堆了好几天没人收", 2).await;
+    assert_eq!(to(&sms, ZHANG).len(), 1);
+    // The daemon's SIGHUP handler is installed (it has answered texts since it started).
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    // The reload is asynchronous to the signal; it is a file read, well under a second.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let sms = w.say("13812340002", "河边污水横流很臭", 2).await;
+    assert_eq!(to(&sms, "13900000099").len(), 1, "{sms:?}");
+    w.stop().await;
+}
