@@ -19,6 +19,8 @@ use crate::inbox::ProcessSettings;
 use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
 use crate::outbox::{recipient_limiter, run_sender, SenderContext, SenderSettings};
 use crate::scheduler::Scheduler;
+use crate::store::health::{DbHealth, Health};
+use crate::store::leader::{campaign_recorded, Candidate, Leader};
 use crate::store::{Store, StoreError};
 
 pub use notify::sd_notify;
@@ -45,6 +47,17 @@ pub struct Shared {
     /// The village/cadre directory as last (re)loaded; build an
     /// [`actions::Ctx`](crate::appeals::actions::Ctx) from it per request.
     pub directory: DirectoryHandle,
+    /// Database up or lost (since when, last error), for the status page and `/healthz`.
+    pub db: Health,
+    /// Whether this daemon does the county's time-driven work (always on SQLite).
+    pub leader: Leader,
+}
+
+impl Shared {
+    /// The database as this daemon last saw it.
+    pub fn db_health(&self) -> DbHealth {
+        self.db.get()
+    }
 }
 
 /// Loads the configured directory file (an empty directory when none is configured).
@@ -174,11 +187,28 @@ pub async fn run(
     }
     let directory = DirectoryHandle::new(load_directory(&config)?);
     let config = Arc::new(config);
+    let db = Health::new(clock.clone());
+    let leader = campaign_recorded(
+        &store,
+        Candidate {
+            daemon_id: id.clone(),
+            clock: clock.clone(),
+        },
+        shutdown.clone(),
+    );
     reload_on_sighup(config.clone(), directory.clone(), shutdown.clone());
     let inbox_wake = Arc::new(Notify::new());
     let outbox_wake = crate::wake::Wake::new();
     let mut tasks: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
     let mut handles = Vec::new();
+    tasks.push((
+        "database monitor".into(),
+        tokio::spawn(crate::store::health::monitor(
+            store.clone(),
+            db.clone(),
+            shutdown.clone(),
+        )),
+    ));
     let recipients = recipient_limiter(config.outbox.per_recipient_per_hour);
     for m in &config.modems {
         let ctx = ModemContext {
@@ -228,14 +258,19 @@ pub async fn run(
         },
         wake: inbox_wake.clone(),
         outbox_wake: outbox_wake.clone(),
+        health: db.clone(),
         shutdown: shutdown.clone(),
     };
     tasks.push(("intake".into(), tokio::spawn(intake.run())));
-    let leader = crate::store::leader::campaign(&store, shutdown.clone());
     let scheduler = Scheduler::new(store.clone(), config.clone(), directory.clone());
     tasks.push((
         "scheduler".into(),
-        tokio::spawn(scheduler.run(clock.clone(), leader, outbox_wake.clone(), shutdown.clone())),
+        tokio::spawn(scheduler.run(
+            clock.clone(),
+            leader.clone(),
+            outbox_wake.clone(),
+            shutdown.clone(),
+        )),
     ));
     let shared = Shared {
         config: config.clone(),
@@ -244,6 +279,8 @@ pub async fn run(
         modems: handles,
         outbox_wake,
         directory,
+        db,
+        leader,
     };
     let web = crate::web::serve(shared.clone(), shutdown.clone())
         .await

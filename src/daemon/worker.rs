@@ -23,6 +23,7 @@ pub struct IntakeWorker {
     pub settings: ProcessSettings,
     pub wake: Arc<Notify>,
     pub outbox_wake: crate::wake::Wake,
+    pub health: crate::store::health::Health,
     pub shutdown: CancellationToken,
 }
 
@@ -34,6 +35,7 @@ impl IntakeWorker {
             match process(&self.store, &self.settings, &ctx, self.clock.now()).await {
                 Ok(out) => {
                     failing = Duration::ZERO;
+                    self.health.report_ok();
                     if out.handled > 0 {
                         self.outbox_wake.notify();
                     }
@@ -45,6 +47,10 @@ impl IntakeWorker {
                     }
                 }
                 Err(e) => {
+                    // Only a database error says the database is lost; bad data does not.
+                    if matches!(e, crate::store::StoreError::Sqlx(_)) {
+                        self.health.report_error(&e);
+                    }
                     failing =
                         (failing * 2).clamp(Duration::from_millis(500), Duration::from_secs(30));
                     tracing::error!(error = %e, retry_in = ?failing, "intake pass failed; inbox rows stay pending");

@@ -8,6 +8,8 @@
 
 mod assemble;
 mod process;
+mod receipt;
 
 pub use assemble::{assemble, Part};
-pub use process::{process, store_raw, ProcessOutcome, ProcessSettings};
+pub use process::{process, ProcessOutcome, ProcessSettings};
+pub use receipt::{dedupe_key, store_raw, store_raw_batch};

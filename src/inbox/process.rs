@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::assemble::{assemble, complete, Part};
@@ -15,29 +14,6 @@ use crate::appeals::Filed;
 use crate::intake::normalize;
 use crate::pdu::{self, Encoding, Pdu};
 use crate::store::{from_millis, Result, Store};
-
-/// Commits a raw PDU read from `modem`. Returns false when the same PDU was already stored (a
-/// message re-read after a crash before its delete, or listed again by a sweep).
-pub async fn store_raw(
-    store: &Store,
-    modem: &str,
-    pdu_hex: &str,
-    now: DateTime<Utc>,
-) -> Result<bool> {
-    let pdu_hex = pdu_hex.trim().to_ascii_uppercase();
-    let key = hex::encode(Sha256::digest(pdu_hex.as_bytes()));
-    let r = sqlx::query(&store.sql(
-        "INSERT INTO inbox (dedupe_key, modem, pdu, received_at) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    ))
-    .bind(&key)
-    .bind(modem)
-    .bind(&pdu_hex)
-    .bind(now.timestamp_millis())
-    .execute(store.pool())
-    .await?;
-    Ok(r.rows_affected() == 1)
-}
 
 #[derive(Debug, Clone)]
 pub struct ProcessSettings {

@@ -70,6 +70,15 @@ impl Conn {
         self.urcs.pop_front()
     }
 
+    /// The next URC only if it matches (to gather a burst of +CMTI into one batch).
+    pub fn take_urc_if(&mut self, f: impl Fn(&Urc) -> bool) -> Option<Urc> {
+        if self.urcs.front().is_some_and(f) {
+            self.urcs.pop_front()
+        } else {
+            None
+        }
+    }
+
     pub fn has_urcs(&self) -> bool {
         !self.urcs.is_empty()
     }

@@ -10,7 +10,7 @@ use super::conn::{CmdError, Conn};
 use super::parse;
 use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
 use crate::at::Urc;
-use crate::inbox::store_raw;
+use crate::inbox::{store_raw, store_raw_batch};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
@@ -388,7 +388,19 @@ impl Session<'_> {
         match urc {
             Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } => {
                 if index >= 0 {
-                    self.fetch(index as u32).await?;
+                    // A burst of notifications is read, committed once, then deleted.
+                    let mut indexes = vec![index as u32];
+                    while let Some(Urc::Cmti { index, .. } | Urc::Cdsi { index, .. }) =
+                        self.conn.take_urc_if(|u| matches!(u, Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } if *index >= 0))
+                    {
+                        indexes.push(index as u32);
+                    }
+                    // A stale notification can repeat an index the sweep already emptied and the
+                    // network refilled: read and delete each index once, or the second delete
+                    // would drop the new, unread message.
+                    indexes.sort_unstable();
+                    indexes.dedup();
+                    self.fetch_all(&indexes).await?;
                 } else {
                     // +CMTI: ,-1 means nothing was stored where we can see it: sweep.
                     self.sweep().await?;
@@ -445,49 +457,69 @@ impl Session<'_> {
         self.ctx.inbox_wake.notify_one();
     }
 
-    /// AT+CMGR, commit, AT+CMGD for one stored message.
-    async fn fetch(&mut self, index: u32) -> Result<(), Fault> {
-        let lines = match self.cmd(&format!("AT+CMGR={index}")).await? {
-            Ok(lines) => lines,
-            // 321: the slot is empty (already deleted); nothing to do.
-            Err(CmdError::Cms(321)) => return Ok(()),
-            Err(e) => {
-                tracing::warn!(modem = %self.settings.name, index, error = %e, "cannot read message; the sweep will retry");
-                return Ok(());
+    /// AT+CMGR for each index, one commit for all, then AT+CMGD for each.
+    async fn fetch_all(&mut self, indexes: &[u32]) -> Result<(), Fault> {
+        let mut found = Vec::with_capacity(indexes.len());
+        for &index in indexes {
+            let lines = match self.cmd(&format!("AT+CMGR={index}")).await? {
+                Ok(lines) => lines,
+                // 321: the slot is empty (already deleted); nothing to do.
+                Err(CmdError::Cms(321)) => continue,
+                Err(e) => {
+                    tracing::warn!(modem = %self.settings.name, index, error = %e, "cannot read message; the sweep will retry");
+                    continue;
+                }
+            };
+            if let Some(pdu) = pdu_line(&lines) {
+                found.push((index, pdu));
             }
-        };
-        match pdu_line(&lines) {
-            Some(pdu) => self.commit_and_delete(index, &pdu).await,
-            None => Ok(()),
         }
+        self.commit_and_delete(found).await
     }
 
-    async fn commit_and_delete(&mut self, index: u32, pdu: &str) -> Result<(), Fault> {
-        match store_raw(
+    /// Commits the PDUs, and only then deletes them from the SIM.
+    async fn commit_and_delete(&mut self, found: Vec<(u32, String)>) -> Result<(), Fault> {
+        if found.is_empty() {
+            return Ok(());
+        }
+        let pdus: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
+        match store_raw_batch(
             &self.ctx.store,
             &self.settings.name,
-            pdu,
+            &pdus,
             self.ctx.clock.now(),
         )
         .await
         {
             Ok(new) => {
-                if new {
-                    self.received();
+                if new > 0 {
+                    self.status.send_modify(|s| s.received += new as u64);
+                    self.ctx.inbox_wake.notify_one();
                 }
-                if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
-                    // Kept and deduplicated: the next sweep deletes it.
-                    tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
+                self.status.send_if_modified(|s| {
+                    let was_db = s
+                        .error
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("database"));
+                    if was_db {
+                        s.error = None;
+                    }
+                    was_db
+                });
+                for (index, _) in found {
+                    if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
+                        // Kept and deduplicated: the next sweep deletes it.
+                        tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
+                    }
                 }
-                Ok(())
             }
             Err(e) => {
-                tracing::error!(modem = %self.settings.name, index, error = %e, "database unavailable: message left on the SIM");
+                tracing::error!(modem = %self.settings.name, count = found.len(), error = %e, "database unavailable: messages left on the SIM");
                 self.status
                     .send_modify(|s| s.error = Some(format!("database: {e}")));
-                Ok(())
             }
         }
+        Ok(())
     }
 
     /// Lists everything on the SIM and files it: messages that arrived while we were down,
@@ -516,10 +548,7 @@ impl Session<'_> {
         if !found.is_empty() {
             tracing::info!(modem = %self.settings.name, count = found.len(), "sweep found messages on the SIM");
         }
-        for (index, pdu) in found {
-            self.commit_and_delete(index, &pdu).await?;
-        }
-        Ok(())
+        self.commit_and_delete(found).await
     }
 
     /// Sends all parts. The outer error ends the session (link gone); the inner one is the

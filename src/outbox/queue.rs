@@ -101,8 +101,11 @@ pub async fn mark_sent(
 ) -> Result<()> {
     let now = now.timestamp_millis();
     let mut tx = store.pool().begin().await?;
-    sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL WHERE id = ?",
+    // Only from `sending`: when a commit went through but its answer was lost with the
+    // connection, the sender's retry finds the row already sent and adds no second parts.
+    let updated = sqlx::query(&store.sql(
+        "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL \
+         WHERE id = ? AND state = 'sending'",
     ))
     .bind(now)
     .bind(modem)
@@ -110,6 +113,10 @@ pub async fn mark_sent(
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    if updated.rows_affected() == 0 {
+        tx.rollback().await?;
+        return Ok(());
+    }
     for mr in refs {
         sqlx::query(&store.sql(
             "INSERT INTO outbox_parts (outbox_id, modem, message_ref, sent_at) VALUES (?, ?, ?, ?)",

@@ -124,22 +124,56 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
         let outcome = match result {
             Ok(refs) => {
                 tracing::info!(modem = %name, outbox = row.id, kind = %row.kind, recipient = %masked, "sent");
-                mark_sent(&ctx.store, row.id, &name, &refs, now).await
+                Outcome::Sent(refs)
             }
             Err(e) if e.is_transient() && (row.attempts as u32) < s.max_attempts => {
                 let wait = backoff(row.attempts as u32, s.retry_base, s.retry_max);
                 tracing::warn!(modem = %name, outbox = row.id, error = %e, retry_in = ?wait, "send failed; will retry");
                 let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                mark_retry(&ctx.store, row.id, &e.to_string(), next).await
+                Outcome::Retry(e.to_string(), next)
             }
             Err(e) => {
                 tracing::error!(modem = %name, outbox = row.id, error = %e, attempts = row.attempts, "send failed for good");
-                mark_failed(&ctx.store, row.id, &e.to_string()).await
+                Outcome::Failed(e.to_string())
             }
         };
-        if let Err(e) = outcome {
-            // The row stays `sending` and is recovered at the next start or by staleness.
-            tracing::error!(outbox = row.id, error = %e, "cannot record the send result");
+        // The SMS is on the network (or not) whatever the database says now. Keep the result
+        // until the database takes it: a row left `sending` would be sent again after a restart.
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match record(&ctx.store, row.id, &name, &outcome, now).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(outbox = row.id, error = %e, retry_in = ?wait, "cannot record the send result; will retry");
+                    tokio::select! {
+                        // The row stays `sending` and is recovered at the next start.
+                        _ = ctx.shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(10));
+                }
+            }
         }
+    }
+}
+
+/// What became of one claimed row.
+enum Outcome {
+    Sent(Vec<u8>),
+    Retry(String, chrono::DateTime<chrono::Utc>),
+    Failed(String),
+}
+
+async fn record(
+    store: &Store,
+    id: i64,
+    modem: &str,
+    outcome: &Outcome,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::Result<()> {
+    match outcome {
+        Outcome::Sent(refs) => mark_sent(store, id, modem, refs, now).await,
+        Outcome::Retry(error, next) => mark_retry(store, id, error, *next).await,
+        Outcome::Failed(error) => mark_failed(store, id, error).await,
     }
 }

@@ -782,12 +782,19 @@ impl Engine {
             None => 0,
             Some(f) => f.parse().ok().filter(|f| *f <= 4).ok_or(Fail::Cms(302))?,
         };
-        if flag == 0 {
-            self.mem1().delete(i).map_err(|_| Fail::Cms(321))?;
+        let deleted = if flag == 0 {
+            self.mem1()
+                .delete(i)
+                .map(|_| ())
+                .map_err(|_| Fail::Cms(321))
         } else {
             self.mem1().delete_by_flag(flag);
-        }
+            Ok(())
+        };
+        // Like an SMSC retrying, the network delivers whenever there is room, even after a
+        // failed delete.
         self.drain_network();
+        deleted?;
         ok()
     }
 
@@ -932,6 +939,7 @@ impl Engine {
             }
             Incoming::Report(_) if self.cnmi[3] == 0 => {}
             msg => {
+                self.drain_network();
                 if !self.network.is_empty() || self.sm.is_full() {
                     self.network.push_back(msg);
                 } else {

@@ -6,6 +6,7 @@
 //! domain modules (`inbox`, `appeals`, `outbox`) own their queries; this module owns connections,
 //! migrations and dialect.
 
+pub mod health;
 pub mod leader;
 
 use std::borrow::Cow;
@@ -69,9 +70,14 @@ impl Store {
                 }
             }
             Backend::Postgres => {
+                // After a server restart every pooled connection is dead: each is pinged
+                // before use and replaced. While the server is away an acquire keeps
+                // retrying the connect until its timeout; 5 s bounds how long a modem task
+                // waits before it leaves the message on the SIM and moves on.
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(Duration::from_secs(5))
+                    .test_before_acquire(true)
                     .connect(url)
                     .await?;
                 Store {

@@ -32,10 +32,28 @@ pub async fn serve(
 pub fn routes(
     shared: Shared,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
-    let healthz = warp::path!("healthz").and(warp::get()).map(|| "ok");
+    let health = shared.clone();
+    let healthz = warp::path!("healthz")
+        .and(warp::get())
+        .map(move || healthz_reply(&health.db_health()));
     healthz
         .or(api::routes(shared.clone()))
         .or(page::routes(shared))
+}
+
+/// `ok`, or 503 `degraded: ...` while the database is lost (the daemon still runs its modems).
+fn healthz_reply(db: &crate::store::health::DbHealth) -> warp::reply::WithStatus<String> {
+    if db.up {
+        warp::reply::with_status("ok".to_string(), StatusCode::OK)
+    } else {
+        warp::reply::with_status(
+            format!(
+                "degraded: database unavailable: {}",
+                db.last_error.as_deref().unwrap_or("")
+            ),
+            StatusCode::SERVICE_UNAVAILABLE,
+        )
+    }
 }
 
 /// Every error answers JSON with a reason a client can act on.

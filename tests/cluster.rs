@@ -1,0 +1,574 @@
+//! Several daemons on one database: the county's set-up. Two daemon processes, each with its own
+//! simulated modem, share one PostgreSQL: every appeal is filed once with a unique number and
+//! acknowledged once through the modem that received it; one daemon leads the scheduled work and
+//! the other takes over when it dies; a PostgreSQL stopped for 30 s mid-run loses nothing and
+//! files nothing twice (on a private server the test starts itself). The outbox claim and the
+//! pool rule are also checked directly on both backends.
+
+mod common;
+#[path = "common/pg.rs"]
+mod pg;
+
+use std::collections::{HashMap, HashSet};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use appeal_gateway::appeals::{list_appeals, verify_chain, AppealFilter, AppealRow};
+use appeal_gateway::intake::normalize;
+use appeal_gateway::outbox::{claim_next, enqueue, NewSms};
+use appeal_gateway::sim::SimModem;
+use appeal_gateway::store::leader::{current, SCHEDULER};
+use appeal_gateway::store::Store;
+use common::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A daemon process with its own modem name, web port and log file.
+struct Daemon {
+    child: Option<std::process::Child>,
+    pub name: String,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(dir: &Path, db_url: &str, name: &str, sim: &SimModem) -> Daemon {
+        let port = free_port();
+        let toml = config_toml(db_url, &sim.device_path(), "")
+            .replace("name = \"m1\"", &format!("name = \"{name}\""))
+            .replace(
+                "listen = \"127.0.0.1:0\"",
+                &format!("listen = \"127.0.0.1:{port}\""),
+            );
+        let cfg = dir.join(format!("{name}.toml"));
+        std::fs::write(&cfg, toml).expect("write config");
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = std::process::Command::new(bin())
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("RUST_LOG", "info,sqlx=error,warp=warn")
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("spawn daemon");
+        Daemon {
+            child: Some(child),
+            name: name.to_string(),
+            port,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// GET `path` on the daemon's web port: (status code, body).
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(15))).ok()?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let code = text.split_whitespace().nth(1)?.parse().ok()?;
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        Some((code, body))
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait: the daemon's orderly shutdown.
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `n` messages for the modem called `name`: its own phones (so each ack's route is known),
+/// a quarter of them three-part texts delivered out of order.
+fn workload(name: &str, prefix: &str, n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let phone = format!("{prefix}{:05}", i % 100);
+            let text = if i % 4 == 2 {
+                format!(
+                    "{name}站第{i}号长诉求：{}",
+                    "河边垃圾堆了好几天没人收，气味很大，希望村里尽快安排人清理。".repeat(4)
+                )
+            } else {
+                format!("{name}站第{i}号：村口路灯坏了")
+            };
+            (phone, text)
+        })
+        .collect()
+}
+
+fn deliver(sim: &SimModem, i: usize, phone: &str, text: &str) {
+    if i % 4 == 2 {
+        sim.receive_parts(phone, text, &[2, 0, 1]);
+    } else {
+        sim.receive_sms(phone, text);
+    }
+}
+
+async fn all_appeals(store: &Store) -> Vec<AppealRow> {
+    list_appeals(
+        store,
+        &AppealFilter {
+            limit: 100_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list appeals")
+}
+
+/// Every expected text filed exactly once by the daemon of its modem, numbers unique.
+fn check_filed_once(appeals: &[AppealRow], expected: &[(&str, Vec<(String, String)>)]) {
+    let numbers: HashSet<&str> = appeals.iter().map(|a| a.number.as_str()).collect();
+    assert_eq!(numbers.len(), appeals.len(), "appeal numbers are unique");
+    let mut seen: HashMap<(String, String), Vec<Option<String>>> = HashMap::new();
+    for a in appeals {
+        seen.entry((a.phone.clone(), a.text.clone()))
+            .or_default()
+            .push(a.modem.clone());
+    }
+    let mut total = 0;
+    for (modem, work) in expected {
+        total += work.len();
+        for (phone, text) in work {
+            let key = (phone.clone(), normalize(text));
+            let filed = seen.get(&key).cloned().unwrap_or_default();
+            assert_eq!(filed.len(), 1, "filed exactly once: {key:?}");
+            assert_eq!(filed[0].as_deref(), Some(*modem), "filed for its modem");
+        }
+    }
+    assert_eq!(appeals.len(), total, "no extra appeals");
+}
+
+/// Each appeal acknowledged exactly once, by the modem that received it, and nothing else sent.
+fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
+    let mut sent_by: HashMap<String, Vec<&str>> = HashMap::new();
+    let mut total = 0;
+    for (name, sim) in sims {
+        for (to, text) in sim.sent_texts() {
+            total += 1;
+            sent_by
+                .entry(format!("{to}|{text}"))
+                .or_default()
+                .push(name);
+        }
+    }
+    for a in appeals {
+        let ack = format!(
+            "{}|【双红村】您的诉求已受理，编号{}，回复CX{}查询进度。",
+            a.phone, a.number, a.number
+        );
+        let via = sent_by.get(&ack).cloned().unwrap_or_default();
+        assert_eq!(via.len(), 1, "one acknowledgement for {}", a.number);
+        assert_eq!(
+            Some(via[0]),
+            a.modem.as_deref(),
+            "sent by the receiving modem"
+        );
+    }
+    assert_eq!(total, appeals.len(), "nothing but acknowledgements sent");
+}
+
+async fn sent_total(sims: &[&SimModem]) -> usize {
+    sims.iter().map(|s| s.sent_texts().len()).sum()
+}
+
+/// Acceptance: two daemon processes, each with its own simulated modem, on one PostgreSQL;
+/// 1,000 appeals arriving on both at once are all filed once with unique numbers, and every
+/// acknowledgement is sent exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_file_a_thousand_appeals_once() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (sim_a, sim_b) = (start_sim().await, start_sim().await);
+    let mut a = Daemon::start(db.dir(), &db.url, "a", &sim_a);
+    let mut b = Daemon::start(db.dir(), &db.url, "b", &sim_b);
+    let store = db.store().await;
+    let work_a = workload("a", "138", 500);
+    let work_b = workload("b", "139", 500);
+    let feed = |sim: SimModem, work: Vec<(String, String)>| {
+        tokio::spawn(async move {
+            for (i, (p, t)) in work.iter().enumerate() {
+                deliver(&sim, i, p, t);
+                if i % 50 == 49 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        })
+    };
+    let fa = feed(sim_a.clone(), work_a.clone());
+    let fb = feed(sim_b.clone(), work_b.clone());
+    fa.await.unwrap();
+    fb.await.unwrap();
+    wait_for(150, "1,000 appeals", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 1000).then_some(())
+    })
+    .await;
+    wait_for(90, "1,000 acknowledgements", || async {
+        (sent_total(&[&sim_a, &sim_b]).await >= 1000).then_some(())
+    })
+    .await;
+    wait_for(30, "every row marked sent", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('sent', 'delivered')",
+        )
+        .await
+            == 1000)
+            .then_some(())
+    })
+    .await;
+    // Anything sent twice would show up now as well.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let appeals = all_appeals(&store).await;
+    check_filed_once(&appeals, &[("a", work_a), ("b", work_b)]);
+    check_acks(&appeals, &[("a", &sim_a), ("b", &sim_b)]);
+    // Each row went through the modem it names, claimed by that modem's daemon.
+    let misrouted = count(
+        &store,
+        "SELECT COUNT(*) FROM outbox o JOIN appeals p ON p.id = o.appeal_id \
+         WHERE o.sent_by IS DISTINCT FROM p.modem OR o.modem IS DISTINCT FROM p.modem",
+    )
+    .await;
+    assert_eq!(misrouted, 0, "rows sent only through their own modem");
+    let claimers = count(&store, "SELECT COUNT(DISTINCT claimed_by) FROM outbox").await;
+    assert_eq!(claimers, 2, "each daemon claimed its own rows");
+    // Filings from two processes interleaved in one hash chain, which must still verify.
+    let checked = verify_chain(&store)
+        .await
+        .expect("read chain")
+        .expect("chain intact");
+    assert!(checked >= 1000, "{checked} events checked");
+    wait_for(30, "both SIMs emptied", || async {
+        (sim_a.stored_count() == 0 && sim_b.stored_count() == 0).then_some(())
+    })
+    .await;
+    a.stop();
+    b.stop();
+}
+
+async fn leader_of(store: &Store) -> Option<String> {
+    current(store, SCHEDULER)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.daemon_id)
+}
+
+/// Acceptance (leadership part): one of two daemons leads the scheduled work; kill -9 it and
+/// the other takes over within a minute, which its status page shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_other_daemon_takes_over_when_the_leader_dies() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let (sim_a, sim_b) = (start_sim().await, start_sim().await);
+    let a = Daemon::start(db.dir(), &db.url, "a", &sim_a);
+    let b = Daemon::start(db.dir(), &db.url, "b", &sim_b);
+    let store = db.store().await;
+    let first = wait_for(60, "a leader", || leader_of(&store)).await;
+    let (mut leader, follower) = if first.ends_with(":a") {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert!(first.ends_with(&format!(":{}", leader.name)), "{first}");
+    // Only one leads: the follower's page says someone else does the scheduled work.
+    let page = wait_for(30, "the follower's status page", || async {
+        follower.get("/").filter(|(c, _)| *c == 200)
+    })
+    .await
+    .1;
+    assert!(page.contains("由其他网关负责"), "follower page: {page}");
+    let beat = current(&store, SCHEDULER).await.unwrap().unwrap();
+    wait_for(20, "a heartbeat from the leader", || async {
+        let now = current(&store, SCHEDULER).await.ok().flatten()?;
+        (now.heartbeat_at > beat.heartbeat_at && now.daemon_id == first).then_some(())
+    })
+    .await;
+
+    leader.kill9();
+    let killed = std::time::Instant::now();
+    let next = wait_for(60, "the follower to take over", || async {
+        leader_of(&store).await.filter(|id| *id != first)
+    })
+    .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(60),
+        "taken over within a minute"
+    );
+    assert!(next.ends_with(&format!(":{}", follower.name)), "{next}");
+    let page = wait_for(30, "the new leader's page", || async {
+        follower
+            .get("/")
+            .filter(|(_, body)| body.contains("本网关负责"))
+    })
+    .await;
+    assert_eq!(page.0, 200);
+    assert!(follower
+        .log()
+        .contains("this daemon now leads the scheduled work"));
+}
+
+/// Acceptance: PostgreSQL stopped for 30 s mid-run and started again: nothing lost, nothing
+/// filed twice, acknowledgements sent once; the daemons report the fault while it lasts and
+/// resume by themselves. On a private server, never the shared one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thirty_second_database_outage_loses_nothing() {
+    let pg = tokio::task::spawn_blocking(pg::PrivatePg::start)
+        .await
+        .expect("private PostgreSQL");
+    let url = pg.url();
+    let dir = tempfile::tempdir().unwrap();
+    let (sim_a, sim_b) = (start_sim().await, start_sim().await);
+    let mut a = Daemon::start(dir.path(), &url, "a", &sim_a);
+    let mut b = Daemon::start(dir.path(), &url, "b", &sim_b);
+    let work_a = workload("a", "136", 120);
+    let work_b = workload("b", "137", 120);
+    let store = Store::connect(&url, 2).await.expect("connect");
+    for (i, (p, t)) in work_a[..40].iter().enumerate() {
+        deliver(&sim_a, i, p, t);
+    }
+    for (i, (p, t)) in work_b[..40].iter().enumerate() {
+        deliver(&sim_b, i, p, t);
+    }
+    wait_for(60, "the first 80 filed", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 80).then_some(())
+    })
+    .await;
+    store.close().await;
+
+    // Down, with traffic still arriving: the SIMs fill (30 slots) and the network holds the rest.
+    let pg_down = tokio::task::spawn_blocking(move || {
+        pg.stop_server();
+        pg
+    })
+    .await
+    .unwrap();
+    let down_at = std::time::Instant::now();
+    for i in 40..120 {
+        deliver(&sim_a, i, &work_a[i].0, &work_a[i].1);
+        deliver(&sim_b, i, &work_b[i].0, &work_b[i].1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for d in [&a, &b] {
+        let (code, body) = wait_for(25, "/healthz to report the lost database", || async {
+            d.get("/healthz").filter(|(c, _)| *c == 503)
+        })
+        .await;
+        assert_eq!(code, 503);
+        assert!(body.starts_with("degraded: database unavailable"), "{body}");
+    }
+    assert!(
+        sim_a.stored_count() > 0 && sim_b.stored_count() > 0,
+        "messages wait on the SIMs while the database is away"
+    );
+    let page = wait_for(20, "status page while down", || async { a.get("/") }).await;
+    assert!(page.1.contains("数据库：不可用"), "status page: {}", page.1);
+    let remaining = Duration::from_secs(30).saturating_sub(down_at.elapsed());
+    tokio::time::sleep(remaining).await;
+    let pg = tokio::task::spawn_blocking(move || {
+        pg_down.start_server();
+        pg_down
+    })
+    .await
+    .unwrap();
+
+    let store = Store::connect(&url, 2).await.expect("reconnect");
+    wait_for(120, "all 240 filed after the outage", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 240).then_some(())
+    })
+    .await;
+    wait_for(60, "240 acknowledgements", || async {
+        (sent_total(&[&sim_a, &sim_b]).await >= 240).then_some(())
+    })
+    .await;
+    wait_for(60, "the SIMs emptied", || async {
+        (sim_a.stored_count() == 0 && sim_b.stored_count() == 0).then_some(())
+    })
+    .await;
+    wait_for(30, "every row marked sent", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('sent', 'delivered')",
+        )
+        .await
+            == 240)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let appeals = all_appeals(&store).await;
+    check_filed_once(&appeals, &[("a", work_a), ("b", work_b)]);
+    check_acks(&appeals, &[("a", &sim_a), ("b", &sim_b)]);
+    verify_chain(&store)
+        .await
+        .expect("read chain")
+        .expect("chain intact");
+    for d in [&a, &b] {
+        wait_for(30, "/healthz ok again", || async {
+            d.get("/healthz").filter(|(c, _)| *c == 200)
+        })
+        .await;
+        let log = d.log();
+        assert!(log.contains("database lost"), "{} log:\n{log}", d.name);
+        assert!(log.contains("database back"), "{} log:\n{log}", d.name);
+        assert!(
+            log.contains("message left on the SIM"),
+            "{}: the modem kept what it could not store:\n{log}",
+            d.name
+        );
+        assert!(!log.contains("panicked"), "{} log:\n{log}", d.name);
+    }
+    // Leadership came back with the database.
+    wait_for(30, "a leader again", || async {
+        let r = current(&store, SCHEDULER).await.ok().flatten()?;
+        (chrono::Utc::now() - r.heartbeat_at < chrono::Duration::seconds(20)).then_some(())
+    })
+    .await;
+    store.close().await;
+    a.stop();
+    b.stop();
+    drop(pg);
+}
+
+async fn queue(store: &Store, modem: Option<&str>, n: usize) {
+    let mut tx = store.pool().begin().await.unwrap();
+    for i in 0..n {
+        enqueue(
+            store,
+            &mut tx,
+            NewSms {
+                recipient: &format!("1350000{i:04}"),
+                text: "test",
+                kind: "ack",
+                appeal_id: None,
+                modem,
+                not_before: chrono::Utc::now() - chrono::Duration::seconds(1),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// The pool rule: without pooling a modem sends only rows naming it (or no modem); with
+/// pooling it also sends rows of other daemons' modems.
+async fn pool_rule(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    queue(&store, Some("b"), 3).await;
+    queue(&store, Some("a"), 2).await;
+    queue(&store, None, 1).await;
+    let now = chrono::Utc::now();
+    let mut claimed_by_a = Vec::new();
+    while let Some(c) = claim_next(&store, "a", "host:a", false, now).await.unwrap() {
+        claimed_by_a.push(c.id);
+    }
+    assert_eq!(
+        claimed_by_a.len(),
+        3,
+        "a's two rows and the unaddressed one"
+    );
+    let foreign = count(
+        &store,
+        "SELECT COUNT(*) FROM outbox WHERE claimed_by = 'host:a' AND modem = 'b'",
+    )
+    .await;
+    assert_eq!(foreign, 0, "b's rows are not a's to send");
+    // With pooling on, a takes b's rows too.
+    let mut pooled = 0;
+    while claim_next(&store, "a", "host:a", true, now)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        pooled += 1;
+    }
+    assert_eq!(pooled, 3);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await,
+        0
+    );
+}
+both_backends!(only_the_named_modem_sends_unless_pooled, pool_rule);
+
+/// Eight claimers racing over 300 rows (SKIP LOCKED on PostgreSQL, the single writer on
+/// SQLite): every row is claimed exactly once.
+async fn racing_claimers(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    queue(&store, None, 300).await;
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let me = format!("host:w{w}");
+            let mut got = Vec::new();
+            while let Some(c) = claim_next(&store, &format!("w{w}"), &me, false, chrono::Utc::now())
+                .await
+                .expect("claim")
+            {
+                got.push(c.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 300, "every row claimed");
+    assert_eq!(distinct.len(), 300, "no row claimed twice");
+}
+both_backends!(each_row_claimed_once_under_contention, racing_claimers);
+
+/// A lone daemon leads (SQLite always; PostgreSQL by taking the free lock) and says so in the
+/// `leaders` row.
+async fn lone_leader(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        appeal_gateway::clock::Clock::System,
+    );
+    let store = db.store().await;
+    let id = wait_for(30, "the leaders row", || leader_of(&store)).await;
+    assert!(id.ends_with(":m1"), "daemon id names its modem: {id}");
+    let row = current(&store, SCHEDULER).await.unwrap().unwrap();
+    assert!(row.heartbeat_at >= row.since);
+    daemon.stop().await;
+}
+both_backends!(a_lone_daemon_leads_and_records_it, lone_leader);
