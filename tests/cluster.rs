@@ -444,7 +444,7 @@ async fn a_thirty_second_database_outage_loses_nothing() {
         assert!(log.contains("database lost"), "{} log:\n{log}", d.name);
         assert!(log.contains("database back"), "{} log:\n{log}", d.name);
         assert!(
-            log.contains("message left on the SIM"),
+            log.contains("left on the SIM"),
             "{}: the modem kept what it could not store:\n{log}",
             d.name
         );
