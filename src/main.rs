@@ -73,6 +73,56 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The village and cadre directory file named by the config's `directory` key. Edits
+    /// rewrite the file whole (comments are not kept); then `systemctl reload appeal-gateway`
+    /// (SIGHUP) makes a running daemon use it.
+    Directory {
+        #[arg(long)]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Check the file; lists every problem.
+    Check,
+    /// Print villages and cadres (PINs hidden).
+    List,
+    /// Add or replace a village (by code).
+    AddVillage {
+        code: String,
+        name: String,
+        #[arg(long, default_value = "")]
+        town: String,
+        #[arg(long)]
+        signature: Option<String>,
+        /// Modem names serving it (repeat the flag).
+        #[arg(long = "modem")]
+        modems: Vec<String>,
+    },
+    /// Add or replace a cadre (by phone).
+    AddCadre {
+        name: String,
+        phone: String,
+        /// village_cadre, grid_member, town_office or inspector.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        village: Option<String>,
+        #[arg(long)]
+        town: Option<String>,
+        /// Categories handled (repeat the flag); none = the village's fallback.
+        #[arg(long = "category")]
+        categories: Vec<String>,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+    /// Remove a cadre by phone or name.
+    RemoveCadre { who: String },
+    /// Remove a village by code.
+    RemoveVillage { code: String },
 }
 
 #[derive(Subcommand)]
@@ -148,6 +198,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // Pure commands need no runtime.
         Command::Pdu { command } => pdu_command(command),
+        Command::Directory { config, command } => directory_command(&config, command),
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
                 for w in c.warnings() {
@@ -286,10 +337,123 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
-        Command::Pdu { .. } | Command::CheckConfig { .. } => {
+        Command::Pdu { .. } | Command::CheckConfig { .. } | Command::Directory { .. } => {
             unreachable!("handled without a runtime")
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn directory_command(
+    config: &std::path::Path,
+    command: DirectoryCommand,
+) -> anyhow::Result<ExitCode> {
+    use appeal_gateway::directory::{national, Cadre, Directory, Village};
+    let c = load_config(config)?;
+    let Some(path) = c.directory.clone() else {
+        bail!("{} has no `directory = \"...\"` line", config.display());
+    };
+    let mut d = match Directory::load(&path) {
+        Ok(d) => d,
+        Err(e) => {
+            if matches!(command, DirectoryCommand::Check | DirectoryCommand::List) {
+                eprintln!("{e}");
+                return Ok(ExitCode::FAILURE);
+            }
+            return Err(e.into());
+        }
+    };
+    match command {
+        DirectoryCommand::Check => {
+            println!(
+                "{}: ok ({} villages, {} cadres)",
+                path.display(),
+                d.villages.len(),
+                d.cadres.len()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        DirectoryCommand::List => {
+            for v in &d.villages {
+                println!(
+                    "village {}  {}  {}  modems: {}",
+                    v.code,
+                    v.name,
+                    v.town,
+                    v.modems.join(",")
+                );
+            }
+            for c in &d.cadres {
+                println!(
+                    "cadre {}  {}  {}  {}  {}{}",
+                    c.name,
+                    c.phone,
+                    c.role.as_str(),
+                    c.village.as_deref().or(c.town.as_deref()).unwrap_or("-"),
+                    c.categories.join(","),
+                    if c.pin.is_some() { "  (PIN)" } else { "" }
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        DirectoryCommand::AddVillage {
+            code,
+            name,
+            town,
+            signature,
+            modems,
+        } => {
+            d.villages.retain(|v| v.code != code);
+            d.villages.push(Village {
+                code,
+                name,
+                town,
+                signature,
+                modems,
+            });
+        }
+        DirectoryCommand::AddCadre {
+            name,
+            phone,
+            role,
+            village,
+            town,
+            categories,
+            pin,
+        } => {
+            let role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            d.cadres.retain(|c| national(&c.phone) != national(&phone));
+            d.cadres.push(Cadre {
+                name,
+                phone,
+                role,
+                village,
+                town,
+                categories,
+                pin,
+            });
+        }
+        DirectoryCommand::RemoveCadre { who } => {
+            let before = d.cadres.len();
+            d.cadres
+                .retain(|c| c.name != who && national(&c.phone) != national(&who));
+            if d.cadres.len() == before {
+                bail!("no cadre `{who}` in {}", path.display());
+            }
+        }
+        DirectoryCommand::RemoveVillage { code } => {
+            let before = d.villages.len();
+            d.villages.retain(|v| v.code != code);
+            if d.villages.len() == before {
+                bail!("no village `{code}` in {}", path.display());
+            }
+        }
+    }
+    d.save(&path)?;
+    println!(
+        "{} saved; run `systemctl reload appeal-gateway` to apply",
+        path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

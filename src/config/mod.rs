@@ -52,6 +52,8 @@ pub struct Config {
     /// Village/cadre directory file, already resolved against the config file's folder.
     pub directory: Option<PathBuf>,
     pub api: ApiConfig,
+    /// Reminders, escalations and the survey reminder (`[scheduler]`).
+    pub scheduler: crate::scheduler::SchedulerSettings,
 }
 
 #[derive(Clone)]

@@ -1,7 +1,11 @@
 //! Intake: what an inbound text means. Pure functions over strings: normalisation of what
-//! feature phones send (full-width digits and letters, stray spaces) and, later, intent parsing.
+//! feature phones send (full-width digits and letters, stray spaces) and intent parsing
+//! (cadre commands, villagers' queries and survey answers, or an appeal), and the guard against
+//! service senders, automatic replies and floods.
 
 pub mod guard;
+pub mod intent;
 mod normalize;
 
+pub use intent::{parse as parse_intent, CadreCommand, CadreVerb, Intent, SenderRole, Target};
 pub use normalize::normalize;
