@@ -113,6 +113,7 @@ fn defaults_apply_to_a_minimal_file() {
     assert!(c.web.accounts.is_empty());
     assert_eq!(c.intake.concat_timeout, Duration::from_secs(600));
     assert_eq!(c.intake.append_window, Duration::from_secs(300));
+    assert_eq!(c.intake.flood_per_hour, 20);
     assert_eq!(c.outbox.per_recipient_per_hour, 20);
     assert_eq!(c.outbox.max_attempts, 5);
     assert_eq!(c.outbox.retry_base, Duration::from_secs(30));
@@ -178,6 +179,7 @@ password_hash = "{HASH}"
 [intake]
 concat_timeout_secs = 900
 append_window_secs = 60
+flood_per_hour = 5
 
 [outbox]
 per_recipient_per_hour = 4

@@ -123,3 +123,64 @@ async fn rate_limited(backend: Backend) {
     daemon.stop().await;
 }
 both_backends!(per_modem_send_rate, rate_limited);
+
+/// Service numbers, automatic replies and a flood from one phone are recorded, never filed or
+/// answered, so the gateway cannot loop with a machine.
+async fn machines_and_floods(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let toml = config_toml(
+        &db.url,
+        &sim.device_path(),
+        "[intake]\nflood_per_hour = 3\n",
+    );
+    let daemon = InProcess::start(parse_config(&toml), Clock::System);
+    let store = db.store().await;
+    sim.receive_sms("10086", "尊敬的客户，您的话费余额不足10元");
+    sim.receive_sms("13833334444", "【自动回复】您好，我正在开会，稍后回复");
+    for i in 1..=5 {
+        sim.receive_sms(
+            "13855556666",
+            &format!("第{i}件事：村口第{i}盏路灯坏了，请派人修理"),
+        );
+    }
+    wait_for(30, "all 7 texts handled", || async {
+        (count(&store, "SELECT COUNT(*) FROM messages").await == 7).then_some(())
+    })
+    .await;
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM messages WHERE kind = 'service-sender'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM messages WHERE kind = 'auto-reply'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM messages WHERE kind = 'flood'").await,
+        2
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 3);
+    wait_for(30, "3 acks", || async {
+        (sim.sent_texts().len() >= 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let sent = sim.sent_texts();
+    assert_eq!(
+        sent.len(),
+        3,
+        "only the first three texts of the flooding phone are answered"
+    );
+    assert!(sent.iter().all(|(to, _)| to == "13855556666"));
+    daemon.stop().await;
+}
+both_backends!(machines_and_floods_are_not_answered, machines_and_floods);

@@ -31,6 +31,8 @@ pub struct Ctx {
     pub quiet_hours: (NaiveTime, NaiveTime),
     /// A villager's second text within this of a short first one completes it.
     pub append_window: std::time::Duration,
+    /// See `[intake] flood_per_hour`.
+    pub flood_per_hour: u32,
 }
 
 impl Ctx {
@@ -40,6 +42,7 @@ impl Ctx {
             directory,
             quiet_hours: config.quiet_hours,
             append_window: config.intake.append_window,
+            flood_per_hour: config.intake.flood_per_hour,
         }
     }
 

@@ -27,6 +27,8 @@ pub enum Handled {
     Refused,
     OptedOut,
     Rated(Rated),
+    /// A machine, an automatic reply or a flood: recorded, nothing filed or sent.
+    Screened,
 }
 
 pub async fn dispatch(

@@ -52,7 +52,11 @@ const MODEM: &[&str] = &[
 ];
 const WEB: &[&str] = &["listen", "account"];
 const ACCOUNT: &[&str] = &["name", "role", "password_hash"];
-const INTAKE: &[&str] = &["concat_timeout_secs", "append_window_secs"];
+const INTAKE: &[&str] = &[
+    "concat_timeout_secs",
+    "append_window_secs",
+    "flood_per_hour",
+];
 const OUTBOX: &[&str] = &[
     "per_recipient_per_hour",
     "max_attempts",
@@ -679,6 +683,7 @@ fn intake(cx: &mut Cx, t: &Table) -> IntakeConfig {
             d.concat_timeout.as_secs(),
         ),
         append_window: cx.secs(t, "intake", "append_window_secs", d.append_window.as_secs()),
+        flood_per_hour: cx.count(t, "intake", "flood_per_hour", d.flood_per_hour),
     }
 }
 

@@ -127,6 +127,8 @@ pub struct IntakeConfig {
     pub concat_timeout: Duration,
     /// A second SMS from the same sender within this window is appended to the first.
     pub append_window: Duration,
+    /// Texts one phone may have taken in an hour; more are recorded, never filed or answered.
+    pub flood_per_hour: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,6 +415,7 @@ impl Default for IntakeConfig {
         IntakeConfig {
             concat_timeout: Duration::from_secs(600),
             append_window: Duration::from_secs(300),
+            flood_per_hour: 20,
         }
     }
 }

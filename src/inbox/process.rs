@@ -11,6 +11,7 @@ use crate::appeals::actions::Ctx;
 use crate::appeals::commands::{dispatch, Handled};
 use crate::appeals::routing::{TextIn, TextOutcome};
 use crate::appeals::Filed;
+use crate::intake::guard::{screen, Reason, Screen};
 use crate::intake::normalize;
 use crate::pdu::{self, Encoding, Pdu};
 use crate::store::{from_millis, Result, Store};
@@ -264,6 +265,33 @@ async fn handle_text(
     if marked != inbox_ids.len() as u64 {
         tx.rollback().await?;
         return Ok(None);
+    }
+    // Machines and floods are recorded, never filed or answered: a reply to an auto-replier
+    // or a service number could loop for ever. Registered cadres are never screened.
+    if ctx.directory.cadre_by_phone(m.sender).is_none() {
+        let recent: i64 = sqlx::query_scalar(&store.sql(
+            "SELECT COUNT(*) FROM messages WHERE sender = ? AND received_at >= ? AND id <> ? \
+             AND kind IN ('appeal', 'followup', 'command')",
+        ))
+        .bind(m.sender)
+        .bind(now.timestamp_millis() - 3_600_000)
+        .bind(message_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let recent = u32::try_from(recent).unwrap_or(u32::MAX);
+        if let Screen::Record(reason) = screen(m.sender, m.text, recent, ctx.flood_per_hour) {
+            // One warning per phone and hour for a flood, not one per message.
+            if reason != Reason::Flood || recent == ctx.flood_per_hour {
+                tracing::warn!(phone = %crate::appeals::mask_phone(m.sender), reason = reason.as_str(), "text recorded, not filed or answered");
+            }
+            sqlx::query(&store.sql("UPDATE messages SET kind = ? WHERE id = ?"))
+                .bind(reason.as_str())
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(Some(Handled::Screened));
+        }
     }
     let handled = dispatch(
         store,
