@@ -1,5 +1,6 @@
 //! `appeal-gateway demo` and `appeal-gateway simulate`: the daemon on a throw-away SQLite file
-//! with the built-in simulated modem and scripted villagers, and a stand-alone simulator.
+//! with the built-in simulated modem, scripted villagers and cadres (who accept, resolve and
+//! rate by SMS), and a stand-alone simulator.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,6 +15,7 @@ use crate::config::{Config, Device};
 use crate::sim::{SimModem, SimOptions};
 
 const DEMO_TOML: &str = include_str!("../gateway-config/demo.toml");
+const DEMO_DIRECTORY: &str = include_str!("../gateway-config/demo-directory.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -57,6 +59,9 @@ pub async fn run(
     if let Some(m) = config.modems.first_mut() {
         m.device = Device::Serial(sim.device_path());
     }
+    let directory = dir.path().join("directory.toml");
+    std::fs::write(&directory, DEMO_DIRECTORY)?;
+    config.directory = Some(directory);
     if let Some(l) = listen {
         config.web.listen = l;
     }
@@ -78,6 +83,7 @@ pub async fn run(
     }
     tokio::spawn(villagers(sim.clone(), shutdown.clone()));
     tokio::spawn(network_log(sim.clone(), shutdown.clone()));
+    tokio::spawn(phones(sim.clone(), shutdown.clone()));
     crate::daemon::run(config, Clock::System, shutdown).await?;
     sim.shutdown().await;
     Ok(())
@@ -101,6 +107,54 @@ async fn villagers(sim: SimModem, shutdown: CancellationToken) {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(pause)) => {}
+        }
+    }
+}
+
+/// The scripted cadres and villagers answer what they receive, as people would: a cadre accepts
+/// a new appeal and resolves it a little later; a villager asked to rate says "满意".
+async fn phones(sim: SimModem, shutdown: CancellationToken) {
+    let number = regex::Regex::new(r"\d{11,}").expect("a valid literal pattern");
+    let mut seen = 0;
+    let mut later: Vec<(tokio::time::Instant, String, String)> = Vec::new();
+    loop {
+        let sent = sim.sent_texts();
+        for (to, text) in sent.iter().skip(seen) {
+            let Some(no) = number.find(text).map(|m| m.as_str().to_string()) else {
+                continue;
+            };
+            let now = tokio::time::Instant::now();
+            if text.starts_with("【新诉求") {
+                later.push((now + Duration::from_secs(3), to.clone(), format!("JS{no}")));
+                later.push((
+                    now + Duration::from_secs(10),
+                    to.clone(),
+                    format!("BJ{no} 已安排人处理，问题已经解决"),
+                ));
+            } else if text.contains("请评价办理结果") {
+                // Villagers answer in words or with a full-width digit, as they do.
+                let answer = if no.ends_with(['1', '3', '5', '7', '9']) {
+                    "满意"
+                } else {
+                    "５"
+                };
+                later.push((now + Duration::from_secs(4), to.clone(), answer.to_string()));
+            }
+        }
+        seen = sent.len();
+        let now = tokio::time::Instant::now();
+        later.retain(|(at, from, text)| {
+            if *at <= now {
+                tracing::info!(phone = %mask_phone(from), "texts back: {text}");
+                sim.receive_sms(from, text);
+                false
+            } else {
+                true
+            }
+        });
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(300)) => {}
         }
     }
 }
