@@ -270,6 +270,22 @@ pub(super) fn api_token(s: &str) -> Result<(), Problem> {
     }
 }
 
+/// Webhooks go out over plain HTTP (hyper without TLS): an https:// URL needs a local
+/// TLS-terminating proxy, and the error says so rather than failing at the first delivery.
+pub(super) fn webhook_url(s: &str) -> Result<(), Problem> {
+    match s.parse::<hyper::Uri>() {
+        Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => Ok(()),
+        Ok(u) if u.scheme_str() == Some("https") => Err(problem(
+            "https webhook URLs are not supported by the built-in client",
+            "point the webhook at a local TLS proxy (stunnel, nginx) with an http:// URL",
+        )),
+        _ => Err(problem(
+            format!("\"{s}\" is not an http:// URL"),
+            "write the full address, e.g. \"http://10.0.0.5:9000/appeals\"",
+        )),
+    }
+}
+
 pub(super) fn regex(s: &str) -> Result<regex::Regex, Problem> {
     if s.is_empty() {
         return Err(problem(
