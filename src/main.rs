@@ -60,6 +60,9 @@ enum Command {
         #[command(subcommand)]
         command: AppealsCommand,
     },
+    /// Make an argon2id hash for a `[[web.account]] password_hash`; reads the password from
+    /// standard input (one line), so it stays out of the shell history.
+    HashPassword,
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -140,6 +143,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         // Pure commands need no runtime.
         Command::Pdu { command } => pdu_command(command),
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            let hash = appeal_gateway::web::auth::hash_password(password)?;
+            println!("{hash}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
                 for w in c.warnings() {
@@ -270,7 +283,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
-        Command::Pdu { .. } | Command::CheckConfig { .. } => {
+        Command::Pdu { .. } | Command::CheckConfig { .. } | Command::HashPassword => {
             unreachable!("handled without a runtime")
         }
     }

@@ -254,7 +254,7 @@ pub(super) fn password_hash(s: &str) -> Result<(), Problem> {
     } else {
         Err(problem(
             "password_hash is not an argon2 hash (it must start with $argon2); plain passwords are not accepted",
-            "generate one: echo -n 'THE-PASSWORD' | argon2 \"$(openssl rand -hex 8)\" -id -e",
+            "make one with `appeal-gateway hash-password` (type the password, press Enter; it prints an argon2id hash)",
         ))
     }
 }
