@@ -1,10 +1,15 @@
 //! Appeals: numbering, filing, and the hash-chained event log. The state machine through the five
 //! steps grows here; every change goes through a transaction that also writes its event.
 
+pub mod actions;
+pub mod commands;
 mod events;
 mod filing;
+pub mod messages;
 mod number;
 mod query;
+pub mod routing;
+pub mod survey;
 
 pub use events::{append_event, verify_chain, ChainBreak, NewEvent};
 pub use filing::{file_appeal, Filed, FilingPolicy, NewAppeal};

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+use crate::scheduler::SchedulerSettings;
+
 use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
 use super::validate::{self, Problem};
 use super::{
@@ -31,6 +33,7 @@ const TOP: &[&str] = &[
     "rule",
     "api",
     "webhook",
+    "scheduler",
 ];
 /// Top-level keys that hold plain values: written after a [section] header they land
 /// inside that section, the most common TOML slip.
@@ -66,6 +69,11 @@ const COLOUR_LIMITS: &[&str] = &["respond_mins", "resolve_hours"];
 const RULE: &[&str] = &["pattern", "category", "colour"];
 const API: &[&str] = &["tokens"];
 const WEBHOOK: &[&str] = &["url", "secret", "events"];
+const SCHEDULER: &[&str] = &[
+    "interval_secs",
+    "remind_before_mins",
+    "survey_reminder_hours",
+];
 
 /// Every section and its keys; the example-file test checks each appears there.
 #[cfg(test)]
@@ -85,6 +93,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("rule", RULE),
     ("api", API),
     ("webhook", WEBHOOK),
+    ("scheduler", SCHEDULER),
 ];
 
 const ACK_PLACEHOLDERS: &[&str] = &["signature", "number"];
@@ -469,6 +478,8 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
     let t = cx_table(cx, root, "api", &empty);
     let api = api(cx, t);
     let webhooks = webhooks(cx, root);
+    let t = cx_table(cx, root, "scheduler", &empty);
+    let scheduler = scheduler(cx, t);
 
     Some(Config {
         source: source.to_path_buf(),
@@ -486,6 +497,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
         directory,
         api,
         webhooks,
+        scheduler,
     })
 }
 
@@ -499,6 +511,7 @@ fn cx_table<'a>(cx: &mut Cx, root: &'a Table, k: &str, empty: &'a Table) -> &'a 
         "outbox" => OUTBOX,
         "templates" => TEMPLATES,
         "colours" => COLOURS,
+        "scheduler" => SCHEDULER,
         _ => API,
     };
     cx.unknown_keys(t, k, known);
@@ -777,6 +790,18 @@ fn rules(cx: &mut Cx, root: &Table) -> Vec<Rule> {
     out
 }
 
+fn scheduler(cx: &mut Cx, t: &Table) -> SchedulerSettings {
+    let d = SchedulerSettings::default();
+    let interval = cx.secs(t, "scheduler", "interval_secs", d.interval.as_secs());
+    let remind = cx.count(t, "scheduler", "remind_before_mins", 30);
+    let survey = cx.count(t, "scheduler", "survey_reminder_hours", 24);
+    SchedulerSettings {
+        interval,
+        remind_before: Duration::from_secs(u64::from(remind) * 60),
+        survey_reminder_after: Duration::from_secs(u64::from(survey) * 3600),
+    }
+}
+
 fn api(cx: &mut Cx, t: &Table) -> ApiConfig {
     let mut tokens: Vec<String> = Vec::new();
     for (key, token) in cx.strings(t, "api", "tokens") {
@@ -920,6 +945,32 @@ mod tests {
             assert_eq!(a.category, b.category);
             assert_eq!(a.colour, b.colour);
         }
+    }
+
+    #[test]
+    fn scheduler_keys() {
+        let base = "[database]\nurl = \"sqlite::memory:\"\n";
+        let c = parse_text(base, Path::new("x.toml"), None).unwrap();
+        assert_eq!(c.scheduler, SchedulerSettings::default());
+        let c = parse_text(
+            &format!("{base}[scheduler]\ninterval_secs = 5\nremind_before_mins = 10\nsurvey_reminder_hours = 48\n"),
+            Path::new("x.toml"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.scheduler.interval, Duration::from_secs(5));
+        assert_eq!(c.scheduler.remind_before, Duration::from_secs(600));
+        assert_eq!(
+            c.scheduler.survey_reminder_after,
+            Duration::from_secs(48 * 3600)
+        );
+        let e = parse_text(
+            &format!("{base}[scheduler]\nremind_before = 3\n"),
+            Path::new("x.toml"),
+            None,
+        )
+        .unwrap_err();
+        assert!(e[0].to_string().contains("remind_before_mins"), "{:?}", e);
     }
 
     #[test]

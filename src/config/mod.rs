@@ -54,6 +54,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Where appeal changes are POSTed (signed); empty = no webhooks.
     pub webhooks: Vec<Webhook>,
+    /// Reminders, escalations and the survey reminder (`[scheduler]`).
+    pub scheduler: crate::scheduler::SchedulerSettings,
 }
 
 /// Which appeal changes a webhook hears about.

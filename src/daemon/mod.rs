@@ -14,9 +14,11 @@ use tokio_util::sync::CancellationToken;
 use crate::appeals::FilingPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, Device};
+use crate::directory::{Directory, DirectoryHandle};
 use crate::inbox::ProcessSettings;
 use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
 use crate::outbox::{recipient_limiter, run_sender, SenderContext, SenderSettings};
+use crate::scheduler::Scheduler;
 use crate::store::{Store, StoreError};
 
 pub use notify::sd_notify;
@@ -27,6 +29,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error("web server: {0}")]
     Web(String),
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
 }
 
 /// What the web layer and tests see of a running daemon.
@@ -38,6 +42,50 @@ pub struct Shared {
     pub modems: Vec<ModemHandle>,
     /// Wakes the senders when a row is queued from outside the intake path (API).
     pub outbox_wake: crate::wake::Wake,
+    /// The village/cadre directory as last (re)loaded; build an
+    /// [`actions::Ctx`](crate::appeals::actions::Ctx) from it per request.
+    pub directory: DirectoryHandle,
+}
+
+/// Loads the configured directory file (an empty directory when none is configured).
+pub fn load_directory(c: &Config) -> Result<Directory, crate::directory::DirectoryError> {
+    match &c.directory {
+        Some(p) => Directory::load(p),
+        None => Ok(Directory::default()),
+    }
+}
+
+/// Re-reads the directory on SIGHUP. A bad file is logged and the running directory kept.
+fn reload_on_sighup(config: Arc<Config>, directory: DirectoryHandle, shutdown: CancellationToken) {
+    let Some(path) = config.directory.clone() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGHUP; the directory reloads only on restart");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    match directory.reload(&path) {
+                        Ok(()) => {
+                            let d = directory.current();
+                            tracing::info!(villages = d.villages.len(), cadres = d.cadres.len(), "directory reloaded");
+                        }
+                        Err(e) => tracing::error!(error = %e, "directory NOT reloaded; the previous one stays"),
+                    }
+                }
+            }
+        }
+    });
 }
 
 pub fn filing_policy(c: &Config) -> FilingPolicy {
@@ -124,7 +172,9 @@ pub async fn run(
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot recover interrupted outbox rows"),
     }
+    let directory = DirectoryHandle::new(load_directory(&config)?);
     let config = Arc::new(config);
+    reload_on_sighup(config.clone(), directory.clone(), shutdown.clone());
     let inbox_wake = Arc::new(Notify::new());
     let outbox_wake = crate::wake::Wake::new();
     let mut tasks: Vec<(String, tokio::task::JoinHandle<()>)> = Vec::new();
@@ -166,7 +216,8 @@ pub async fn run(
     let intake = worker::IntakeWorker {
         store: store.clone(),
         clock: clock.clone(),
-        policy: filing_policy(&config),
+        config: config.clone(),
+        directory: directory.clone(),
         settings: ProcessSettings {
             modems: config
                 .modems
@@ -189,12 +240,19 @@ pub async fn run(
             shutdown: shutdown.clone(),
         })),
     ));
+    let leader = crate::store::leader::campaign(&store, shutdown.clone());
+    let scheduler = Scheduler::new(store.clone(), config.clone(), directory.clone());
+    tasks.push((
+        "scheduler".into(),
+        tokio::spawn(scheduler.run(clock.clone(), leader, outbox_wake.clone(), shutdown.clone())),
+    ));
     let shared = Shared {
         config: config.clone(),
         store: store.clone(),
         clock: clock.clone(),
         modems: handles,
         outbox_wake,
+        directory,
     };
     let web = crate::web::serve(shared.clone(), shutdown.clone())
         .await

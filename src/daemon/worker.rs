@@ -7,15 +7,19 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::FilingPolicy;
+use crate::appeals::actions::Ctx;
 use crate::clock::Clock;
+use crate::config::Config;
+use crate::directory::DirectoryHandle;
 use crate::inbox::{process, ProcessSettings};
 use crate::store::Store;
 
 pub struct IntakeWorker {
     pub store: Store,
     pub clock: Clock,
-    pub policy: FilingPolicy,
+    pub config: Arc<Config>,
+    /// Read on every pass, so a SIGHUP reload applies to the next text.
+    pub directory: DirectoryHandle,
     pub settings: ProcessSettings,
     pub wake: Arc<Notify>,
     pub outbox_wake: crate::wake::Wake,
@@ -26,16 +30,15 @@ impl IntakeWorker {
     pub async fn run(self) {
         let mut failing = Duration::ZERO;
         loop {
-            match process(&self.store, &self.settings, &self.policy, self.clock.now()).await {
+            let ctx = Ctx::new(&self.config, self.directory.current());
+            match process(&self.store, &self.settings, &ctx, self.clock.now()).await {
                 Ok(out) => {
                     failing = Duration::ZERO;
-                    if !out.filed.is_empty() {
+                    if out.handled > 0 {
                         self.outbox_wake.notify();
                     }
-                    let busy = !out.filed.is_empty()
-                        || out.parked_parts > 0
-                        || out.bad > 0
-                        || out.reports > 0;
+                    let busy =
+                        out.handled > 0 || out.parked_parts > 0 || out.bad > 0 || out.reports > 0;
                     if busy {
                         // More may be waiting beyond this pass's batch.
                         continue;

@@ -8,7 +8,10 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::assemble::{assemble, complete, Part};
-use crate::appeals::{file_appeal, Filed, FilingPolicy, NewAppeal};
+use crate::appeals::actions::Ctx;
+use crate::appeals::commands::{dispatch, Handled};
+use crate::appeals::routing::{TextIn, TextOutcome};
+use crate::appeals::Filed;
 use crate::intake::normalize;
 use crate::pdu::{self, Encoding, Pdu};
 use crate::store::{from_millis, Result, Store};
@@ -47,7 +50,10 @@ pub struct ProcessSettings {
 
 #[derive(Debug, Default, Clone)]
 pub struct ProcessOutcome {
+    /// New appeals.
     pub filed: Vec<Filed>,
+    /// Whole texts handled (appeals, commands, answers): each may have queued SMS.
+    pub handled: usize,
     pub parked_parts: usize,
     pub bad: usize,
     pub reports: usize,
@@ -58,7 +64,7 @@ pub struct ProcessOutcome {
 pub async fn process(
     store: &Store,
     settings: &ProcessSettings,
-    policy: &FilingPolicy,
+    ctx: &Ctx,
     now: DateTime<Utc>,
 ) -> Result<ProcessOutcome> {
     let mut out = ProcessOutcome::default();
@@ -116,9 +122,9 @@ pub async fn process(
                 None => {
                     let village = villages.get(modem.as_str()).copied().flatten();
                     let text = normalize(&d.text);
-                    let filed = file_text(
+                    let handled = handle_text(
                         store,
-                        policy,
+                        ctx,
                         &[id],
                         Incoming {
                             group_key: format!("inbox:{id}"),
@@ -132,7 +138,7 @@ pub async fn process(
                         now,
                     )
                     .await?;
-                    out.filed.extend(filed);
+                    out.count(handled);
                 }
                 Some(c) => {
                     let key = format!(
@@ -204,9 +210,9 @@ pub async fn process(
         }
         let village = villages.get(modem.as_str()).copied().flatten();
         let text = normalize(&joined);
-        let filed = file_text(
+        let handled = handle_text(
             store,
-            policy,
+            ctx,
             &ids,
             Incoming {
                 group_key: format!("concat:{key}:{}", ids[0]),
@@ -220,7 +226,7 @@ pub async fn process(
             now,
         )
         .await?;
-        out.filed.extend(filed);
+        out.count(handled);
     }
     Ok(out)
 }
@@ -235,15 +241,27 @@ struct Incoming<'a> {
     received_at: DateTime<Utc>,
 }
 
-/// Files one whole text and marks its inbox rows done, all in one transaction. Returns None when
+impl ProcessOutcome {
+    fn count(&mut self, h: Option<Handled>) {
+        if let Some(h) = h {
+            self.handled += 1;
+            if let Handled::Text(TextOutcome::Filed(f)) = h {
+                self.filed.push(f);
+            }
+        }
+    }
+}
+
+/// Handles one whole text (a new appeal, a command, an answer: see
+/// [`dispatch`]) and marks its inbox rows done, all in one transaction. Returns None when
 /// another worker got there first (its rows were no longer pending).
-async fn file_text(
+async fn handle_text(
     store: &Store,
-    policy: &FilingPolicy,
+    ctx: &Ctx,
     inbox_ids: &[i64],
     m: Incoming<'_>,
     now: DateTime<Utc>,
-) -> Result<Option<Filed>> {
+) -> Result<Option<Handled>> {
     let mut tx = store.pool().begin().await?;
     let message_id: i64 = sqlx::query_scalar(&store.sql(
         "INSERT INTO messages (group_key, modem, sender, text, has_gap, received_at) VALUES (?, ?, ?, ?, ?, ?) \
@@ -271,27 +289,33 @@ async fn file_text(
         tx.rollback().await?;
         return Ok(None);
     }
-    let filed = file_appeal(
+    let handled = dispatch(
         store,
         &mut tx,
-        policy,
-        NewAppeal {
+        ctx,
+        &TextIn {
             phone: m.sender,
             modem: m.modem,
-            village: m.village,
+            modem_village: m.village,
             text: m.text,
             received_at: m.received_at,
-            now,
         },
+        now,
     )
     .await?;
-    sqlx::query(&store.sql("UPDATE messages SET appeal_id = ? WHERE id = ?"))
-        .bind(filed.id)
+    let (kind, appeal_id) = match &handled {
+        Handled::Text(TextOutcome::Filed(f)) => ("appeal", Some(f.id)),
+        Handled::Text(_) => ("followup", None),
+        _ => ("command", None),
+    };
+    sqlx::query(&store.sql("UPDATE messages SET appeal_id = ?, kind = ? WHERE id = ?"))
+        .bind(appeal_id)
+        .bind(kind)
         .bind(message_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Some(filed))
+    Ok(Some(handled))
 }
 
 async fn mark_bad(store: &Store, id: i64, error: &str) -> Result<()> {

@@ -1,0 +1,118 @@
+//! The satisfaction survey (群众评价): a villager's answer 1-5 is matched to their pending
+//! survey; 3-5 closes the appeal, 1-2 reopens it for review and tells the discipline inspector.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
+
+use super::actions::{reopen, row_to_appeal, Actor, ActorKind, Ctx, Writer, APPEAL_COLUMNS};
+use super::messages as msg;
+use super::Step;
+use crate::directory::CadreRole;
+use crate::store::{Result, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rated {
+    /// No survey pending for this phone: nothing changed.
+    NoSurvey,
+    Closed {
+        number: String,
+        score: u8,
+    },
+    Reopened {
+        number: String,
+        score: u8,
+    },
+}
+
+/// Records `score` from `phone` on their latest pending survey and queues the answers.
+pub async fn answer(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    ctx: &Ctx,
+    phone: &str,
+    score: u8,
+    now: DateTime<Utc>,
+) -> Result<(Rated, Option<i64>, String)> {
+    let row = sqlx::query(&store.sql(&format!(
+        "SELECT {APPEAL_COLUMNS} FROM appeals WHERE phone = ? AND survey_state = 'pending' ORDER BY resolved_at DESC, id DESC LIMIT 1"
+    )))
+    .bind(phone)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(a) = row.as_ref().map(row_to_appeal).transpose()? else {
+        return Ok((Rated::NoSurvey, None, String::new()));
+    };
+    let score = score.clamp(1, 5);
+    let ms = now.timestamp_millis();
+    let villager = Actor {
+        label: phone.to_string(),
+        kind: ActorKind::System,
+        channel: "sms",
+    };
+    let sig = ctx.signature(a.village.as_deref());
+    let mut w = Writer {
+        store,
+        ctx,
+        a: &a,
+        actor: &villager,
+        now,
+        queued: 0,
+    };
+    sqlx::query(&store.sql(
+        "UPDATE appeals SET rating = ?, survey_state = 'answered', status = 'closed', step = 'evaluation', \
+         updated_at = ? WHERE id = ?",
+    ))
+    .bind(i64::from(score))
+    .bind(ms)
+    .bind(a.id)
+    .execute(&mut **tx)
+    .await?;
+    w.event(
+        tx,
+        Step::Evaluation,
+        "rated",
+        &format!("{score} {}", msg::rating_word(score)),
+    )
+    .await?;
+    if score >= 3 {
+        return Ok((
+            Rated::Closed {
+                number: a.number.clone(),
+                score,
+            },
+            Some(a.id),
+            msg::thanks_for_rating(&sig, &a.number, score),
+        ));
+    }
+    let system = Actor::system();
+    let mut w = Writer {
+        store,
+        ctx,
+        a: &a,
+        actor: &system,
+        now,
+        queued: 0,
+    };
+    reopen(
+        &mut w,
+        tx,
+        &format!("群众评价{score}（{}）", msg::rating_word(score)),
+    )
+    .await?;
+    let village = ctx.village_name(a.village.as_deref());
+    let alert = msg::bad_rating_alert(&a.number, &village, score);
+    for i in ctx
+        .directory
+        .town_cadres(a.village.as_deref(), CadreRole::Inspector)
+    {
+        w.cadre(tx, &i.phone, "supervision", &alert, true).await?;
+    }
+    Ok((
+        Rated::Reopened {
+            number: a.number.clone(),
+            score,
+        },
+        Some(a.id),
+        msg::reopened_to_villager(&sig, &a.number),
+    ))
+}

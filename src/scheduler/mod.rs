@@ -1,0 +1,481 @@
+//! Time-driven work: reminders before each response and resolution deadline, escalation to the
+//! town office with a notice to the discipline inspector when a deadline passes, and the one
+//! survey reminder 24 h after the prompt.
+//!
+//! [`Scheduler::tick`] does everything due at `now` once. Each piece of work is keyed
+//! (kind, appeal, deadline) in `schedule_log`, inserted in the same transaction as the SMS and
+//! the event it causes, so a restart, a second daemon or a second tick never repeats it; a
+//! regrade or transfer moves the deadline and so makes a new key. The daemon runs `tick` only
+//! while it leads ([`crate::store::leader`]); time comes from the injected clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+
+use crate::appeals::actions::{load_for_update, Actor, Appeal, Ctx, Writer, OPEN_STATUSES};
+use crate::appeals::{messages as msg, Step};
+use crate::clock::Clock;
+use crate::config::{Colour, Config};
+use crate::directory::{CadreRole, DirectoryHandle};
+use crate::store::leader::Leader;
+use crate::store::{Result, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedulerSettings {
+    /// How often the daemon ticks.
+    pub interval: Duration,
+    /// A reminder goes this long before a deadline (at most half the colour's time limit).
+    pub remind_before: Duration,
+    /// The survey reminder goes this long after the prompt.
+    pub survey_reminder_after: Duration,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        SchedulerSettings {
+            interval: Duration::from_secs(15),
+            remind_before: Duration::from_secs(30 * 60),
+            survey_reminder_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueKind {
+    RemindRespond,
+    EscalateRespond,
+    RemindResolve,
+    EscalateResolve,
+}
+
+impl DueKind {
+    fn key(self) -> &'static str {
+        match self {
+            DueKind::RemindRespond => "remind_respond",
+            DueKind::EscalateRespond => "escalate_respond",
+            DueKind::RemindResolve => "remind_resolve",
+            DueKind::EscalateResolve => "escalate_resolve",
+        }
+    }
+}
+
+/// The deadline facts of one appeal, for [`due`].
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines<'a> {
+    pub status: &'a str,
+    pub colour: Colour,
+    pub respond_by: Option<i64>,
+    pub resolve_by: Option<i64>,
+}
+
+/// Pure: what is due for an appeal at `now` (ms), with the lead time of each reminder.
+/// A reminder is due from `deadline - lead` until the deadline; escalation from the deadline
+/// on. The response deadline counts only until someone accepts.
+pub fn due(
+    d: Deadlines<'_>,
+    now: i64,
+    remind_lead: impl Fn(DueKind) -> i64,
+) -> Vec<(DueKind, i64)> {
+    let mut out = Vec::new();
+    if !OPEN_STATUSES.contains(&d.status) {
+        return out;
+    }
+    let mut check = |deadline: Option<i64>, remind: DueKind, escalate: DueKind| {
+        if let Some(t) = deadline {
+            if now >= t {
+                out.push((escalate, t));
+            } else if now >= t - remind_lead(remind) {
+                out.push((remind, t));
+            }
+        }
+    };
+    if d.status != "accepted" {
+        check(
+            d.respond_by,
+            DueKind::RemindRespond,
+            DueKind::EscalateRespond,
+        );
+    }
+    check(
+        d.resolve_by,
+        DueKind::RemindResolve,
+        DueKind::EscalateResolve,
+    );
+    out
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    pub reminders: usize,
+    pub escalations: usize,
+    pub survey_reminders: usize,
+}
+
+impl TickReport {
+    pub fn any(&self) -> bool {
+        self.reminders + self.escalations + self.survey_reminders > 0
+    }
+}
+
+/// number, status, colour, respond_by, resolve_by.
+type DueRow = (String, String, String, Option<i64>, Option<i64>);
+
+pub struct Scheduler {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub directory: DirectoryHandle,
+    pub settings: SchedulerSettings,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Scheduler {
+    pub fn new(store: Store, config: Arc<Config>, directory: DirectoryHandle) -> Scheduler {
+        let settings = config.scheduler;
+        Scheduler {
+            store,
+            config,
+            directory,
+            settings,
+        }
+    }
+
+    fn lead(&self, colour: Colour, kind: DueKind) -> i64 {
+        let limits = self.config.colours.get(colour);
+        let window = match kind {
+            DueKind::RemindRespond | DueKind::EscalateRespond => limits.respond,
+            _ => limits.resolve,
+        };
+        ms(self.settings.remind_before).min(ms(window) / 2)
+    }
+
+    /// Does all work due at `now`, once.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
+        let ctx = Ctx::new(&self.config, self.directory.current());
+        let store = &self.store;
+        let now_ms = now.timestamp_millis();
+        let horizon = now_ms + ms(self.settings.remind_before);
+        let mut report = TickReport::default();
+        let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
+            "SELECT number, status, colour, respond_by, resolve_by FROM appeals \
+             WHERE status IN ('open', 'accepted', 'reopened') AND (respond_by <= ? OR resolve_by <= ?) ORDER BY id",
+        ))
+        .bind(horizon)
+        .bind(horizon)
+        .fetch_all(store.pool())
+        .await?;
+        for (number, status, colour, respond_by, resolve_by) in rows {
+            let colour: Colour = colour.parse().unwrap_or(Colour::Red);
+            let items = due(
+                Deadlines {
+                    status: &status,
+                    colour,
+                    respond_by,
+                    resolve_by,
+                },
+                now_ms,
+                |k| self.lead(colour, k),
+            );
+            for (kind, deadline) in items {
+                if self.do_deadline(&ctx, &number, kind, deadline, now).await? {
+                    match kind {
+                        DueKind::RemindRespond | DueKind::RemindResolve => report.reminders += 1,
+                        _ => report.escalations += 1,
+                    }
+                }
+            }
+        }
+        let surveys: Vec<String> = sqlx::query_scalar(&store.sql(
+            "SELECT number FROM appeals WHERE survey_state = 'pending' AND survey_sent_at <= ? \
+             AND phone NOT IN (SELECT phone FROM opt_outs) ORDER BY id",
+        ))
+        .bind(now_ms - ms(self.settings.survey_reminder_after))
+        .fetch_all(store.pool())
+        .await?;
+        for number in surveys {
+            if self.do_survey_reminder(&ctx, &number, now).await? {
+                report.survey_reminders += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Claims `key` in `tx`; false when it was done before.
+    async fn claim(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        key: &str,
+        a: &Appeal,
+        kind: &str,
+        due_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let r = sqlx::query(&self.store.sql(
+            "INSERT INTO schedule_log (key, appeal_id, kind, due_at, done_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (key) DO NOTHING",
+        ))
+        .bind(key)
+        .bind(a.id)
+        .bind(kind)
+        .bind(due_at)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn do_deadline(
+        &self,
+        ctx: &Ctx,
+        number: &str,
+        kind: DueKind,
+        deadline: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let store = &self.store;
+        let mut tx = store.pool().begin().await?;
+        let Some(a) = load_for_update(store, &mut tx, number).await? else {
+            return Ok(false);
+        };
+        // Re-checked under the row lock: it may have been accepted or resolved since the scan.
+        let still = due(
+            Deadlines {
+                status: &a.status,
+                colour: a.colour,
+                respond_by: a.respond_by,
+                resolve_by: a.resolve_by,
+            },
+            now.timestamp_millis(),
+            |k| self.lead(a.colour, k),
+        );
+        if !still.contains(&(kind, deadline)) {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let key = format!("{}:{}:{deadline}", kind.key(), a.id);
+        if !self
+            .claim(
+                &mut tx,
+                &key,
+                &a,
+                kind.key(),
+                deadline,
+                now.timestamp_millis(),
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let dir = ctx.directory.clone();
+        let system = Actor::system();
+        let mut w = Writer {
+            store,
+            ctx,
+            a: &a,
+            actor: &system,
+            now,
+            queued: 0,
+        };
+        let red = a.colour == Colour::Red;
+        let minutes = (deadline - now.timestamp_millis()).max(0) / 60_000;
+        let cadre_name = a.cadre_name.clone().unwrap_or_else(|| "未分派".into());
+        let village = ctx.village_name(a.village.as_deref());
+        let towns: Vec<_> = dir
+            .town_cadres(a.village.as_deref(), CadreRole::TownOffice)
+            .into_iter()
+            .cloned()
+            .collect();
+        match kind {
+            DueKind::RemindRespond | DueKind::RemindResolve => {
+                let text = if kind == DueKind::RemindRespond {
+                    msg::respond_reminder(&a.number, a.colour, minutes.max(1))
+                } else {
+                    msg::resolve_reminder(&a.number, a.colour, minutes.max(1))
+                };
+                let to: Vec<String> = match &a.cadre {
+                    Some(c) => vec![c.clone()],
+                    None => towns.iter().map(|t| t.phone.clone()).collect(),
+                };
+                for p in &to {
+                    w.cadre(&mut tx, p, "reminder", &text, red).await?;
+                }
+                let step = if kind == DueKind::RemindRespond {
+                    Step::Collection
+                } else {
+                    Step::Negotiation
+                };
+                w.event(&mut tx, step, "reminder", &text).await?;
+            }
+            DueKind::EscalateRespond | DueKind::EscalateResolve => {
+                let what = if kind == DueKind::EscalateRespond {
+                    "响应"
+                } else {
+                    "办结"
+                };
+                let to_town =
+                    msg::overdue_to_town(&a.number, a.colour, &village, what, &cadre_name);
+                for t in &towns {
+                    w.cadre(&mut tx, &t.phone, "escalation", &to_town, red)
+                        .await?;
+                }
+                let to_inspector =
+                    msg::overdue_to_inspector(&a.number, &village, what, &cadre_name);
+                let inspectors: Vec<_> = dir
+                    .town_cadres(a.village.as_deref(), CadreRole::Inspector)
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                for i in &inspectors {
+                    w.cadre(&mut tx, &i.phone, "supervision", &to_inspector, red)
+                        .await?;
+                }
+                sqlx::query(
+                    &store.sql("UPDATE appeals SET escalated_at = ?, updated_at = ? WHERE id = ?"),
+                )
+                .bind(now.timestamp_millis())
+                .bind(now.timestamp_millis())
+                .bind(a.id)
+                .execute(&mut *tx)
+                .await?;
+                let names: Vec<&str> = towns
+                    .iter()
+                    .chain(inspectors.iter())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                w.event(
+                    &mut tx,
+                    Step::Supervision,
+                    "overdue_escalated",
+                    &format!(
+                        "超过{what}时限（{cadre_name}），已通知{}",
+                        if names.is_empty() {
+                            "（名录中无镇政府/纪委号码）".to_string()
+                        } else {
+                            names.join("、")
+                        }
+                    ),
+                )
+                .await?;
+                tracing::warn!(number = %a.number, what, "deadline passed; escalated");
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn do_survey_reminder(
+        &self,
+        ctx: &Ctx,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let store = &self.store;
+        let mut tx = store.pool().begin().await?;
+        let Some(a) = load_for_update(store, &mut tx, number).await? else {
+            return Ok(false);
+        };
+        if a.status != "resolved" {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let key = format!("survey_reminder:{}", a.id);
+        if !self
+            .claim(
+                &mut tx,
+                &key,
+                &a,
+                "survey_reminder",
+                now.timestamp_millis(),
+                now.timestamp_millis(),
+            )
+            .await?
+        {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let system = Actor::system();
+        let mut w = Writer {
+            store,
+            ctx,
+            a: &a,
+            actor: &system,
+            now,
+            queued: 0,
+        };
+        let text = msg::survey_reminder(&ctx.signature(a.village.as_deref()), &a.number);
+        w.villager(&mut tx, "survey", &text).await?;
+        w.event(&mut tx, Step::Evaluation, "survey_reminder", &text)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The daemon's loop: a tick every `interval` while this daemon leads.
+    pub async fn run(
+        self,
+        clock: Clock,
+        leader: Leader,
+        outbox_wake: crate::wake::Wake,
+        shutdown: CancellationToken,
+    ) {
+        loop {
+            if leader.is_leader() {
+                match self.tick(clock.now()).await {
+                    Ok(r) if r.any() => {
+                        tracing::info!(?r, "scheduled work done");
+                        outbox_wake.notify();
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "scheduler tick failed; retried next tick")
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(self.settings.interval) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    #[test]
+    fn due_table() {
+        let lead = |_| 30 * MIN;
+        let d = |status, respond_by, resolve_by| Deadlines {
+            status,
+            colour: Colour::Yellow,
+            respond_by,
+            resolve_by,
+        };
+        let r = Some(240 * MIN);
+        let z = Some(72 * 60 * MIN);
+        assert_eq!(due(d("open", r, z), 0, lead), vec![]);
+        assert_eq!(due(d("open", r, z), 209 * MIN, lead), vec![]);
+        assert_eq!(
+            due(d("open", r, z), 210 * MIN, lead),
+            vec![(DueKind::RemindRespond, 240 * MIN)]
+        );
+        assert_eq!(
+            due(d("open", r, z), 240 * MIN, lead),
+            vec![(DueKind::EscalateRespond, 240 * MIN)]
+        );
+        assert_eq!(due(d("accepted", r, z), 240 * MIN, lead), vec![]);
+        assert_eq!(
+            due(d("accepted", r, z), 72 * 60 * MIN, lead),
+            vec![(DueKind::EscalateResolve, 72 * 60 * MIN)]
+        );
+        assert_eq!(due(d("resolved", r, z), 100 * 60 * MIN, lead), vec![]);
+    }
+}
