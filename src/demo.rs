@@ -62,8 +62,8 @@ pub async fn run(
     }
     // A fresh password each run, printed below, so the demo page is never open to a guess.
     let password = crate::web::csrf::new_token()[..10].to_string();
-    let password_hash = crate::web::auth::hash_password(&password)
-        .map_err(|e| DemoError::Config(e.to_string()))?;
+    let password_hash =
+        crate::web::auth::hash_password(&password).map_err(|e| DemoError::Config(e.to_string()))?;
     for (name, role) in [("admin", Role::Admin), ("viewer", Role::Viewer)] {
         config.web.accounts.push(Account {
             name: name.into(),

@@ -9,6 +9,7 @@ use warp::Filter;
 use super::auth::Principal;
 use super::dashboard::{self, local_rfc3339};
 use super::{api_principal, internal, reject, with_web, Web};
+use crate::appeals::actions::{self, Action, ActionError, Actor, Ctx};
 use crate::appeals::{get_appeal, list_appeals, AppealFilter, AppealRow};
 use crate::outbox::{enqueue, NewSms};
 
@@ -49,6 +50,7 @@ pub enum ActionBody {
     Transfer { to: String },
     Escalate {},
     Regrade { colour: String },
+    Reopen { text: String },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -293,7 +295,10 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, warp
 pub fn check_action(a: &ActionBody) -> Result<(), String> {
     let text_ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= 500;
     match a {
-        ActionBody::Reply { text } | ActionBody::Note { text } | ActionBody::Resolve { text }
+        ActionBody::Reply { text }
+        | ActionBody::Note { text }
+        | ActionBody::Resolve { text }
+        | ActionBody::Reopen { text }
             if !text_ok(text) =>
         {
             Err("text must be 1 to 500 characters".into())
@@ -326,22 +331,61 @@ async fn action_handler(
     apply_action(&w, &p, &number, action).await
 }
 
+/// The workflow's action for an API body (arguments already checked).
+pub fn to_action(a: ActionBody) -> Result<Action, String> {
+    Ok(match a {
+        ActionBody::Accept {} => Action::Accept,
+        ActionBody::Reply { text } => Action::Reply { text },
+        ActionBody::Note { text } => Action::Note { text },
+        ActionBody::Resolve { text } => Action::Resolve { text },
+        ActionBody::Transfer { to } => Action::Transfer { to },
+        ActionBody::Escalate {} => Action::Escalate,
+        ActionBody::Regrade { colour } => Action::Regrade {
+            colour: colour
+                .parse()
+                .map_err(|e: crate::config::UnknownColour| e.to_string())?,
+        },
+        ActionBody::Reopen { text } => Action::Reopen { text },
+    })
+}
+
+/// HTTP status for a refused action: unknown 404, not allowed 403, wrong state 409, bad
+/// argument 400, storage 503.
+pub fn action_status(e: &ActionError) -> StatusCode {
+    match e {
+        ActionError::UnknownAppeal(_) => StatusCode::NOT_FOUND,
+        ActionError::NotAllowed(_) => StatusCode::FORBIDDEN,
+        ActionError::WrongState { .. } => StatusCode::CONFLICT,
+        ActionError::BadArgument(_) => StatusCode::BAD_REQUEST,
+        ActionError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 /// Runs the action through the appeal workflow (`crate::appeals::actions`), the same code
-/// the SMS commands use.
+/// the SMS commands use, as the web account (or `api` for a token).
 async fn apply_action(
-    _w: &Web,
-    _p: &Principal,
-    _number: &str,
-    _action: ActionBody,
+    w: &Web,
+    p: &Principal,
+    number: &str,
+    action: ActionBody,
 ) -> Result<warp::reply::Response, warp::Rejection> {
     use warp::Reply;
-    Ok(warp::reply::with_status(
-        warp::reply::json(&serde_json::json!({
-            "error": "appeal actions are not available in this build: the appeal workflow has not landed yet"
-        })),
-        StatusCode::NOT_IMPLEMENTED,
-    )
-    .into_response())
+    let action = to_action(action).map_err(|m| reject(StatusCode::BAD_REQUEST, m))?;
+    let s = &w.shared;
+    let ctx = Ctx::new(&s.config, s.directory.current());
+    let actor = Actor::api(&p.name);
+    let name = action.name();
+    match actions::apply(&s.store, &ctx, &actor, number, action, s.clock.now()).await {
+        Ok(outcome) => {
+            if outcome.queued > 0 {
+                s.outbox_wake.notify();
+            }
+            tracing::info!(%number, action = name, by = %p.name, "appeal action through the API");
+            Ok(warp::reply::json(&outcome).into_response())
+        }
+        Err(ActionError::Store(e)) => Err(internal(e)),
+        Err(e) => Err(reject(action_status(&e), e.to_string())),
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -156,14 +156,16 @@ pub struct Overdue {
     pub late_ms: i64,
 }
 
-/// How many appeals are past a deadline, and the `limit` latest-running of them.
+/// How many appeals are past a deadline, and the `limit` latest-running of them. An appeal
+/// still open (nobody accepted it) is late to respond after `respond_by`; any appeal still being
+/// worked on (open, accepted, reopened) is late to resolve after `resolve_by`.
 pub async fn overdue(store: &Store, now_ms: i64, limit: i64) -> Result<(i64, Vec<Overdue>)> {
-    // Two index walks (one partial index per deadline) rather than one OR that scans.
-    let resolve_sql =
-        "SELECT number, colour, category, status, step, resolve_by AS deadline FROM appeals \
-         WHERE resolved_at IS NULL AND resolve_by < ? ORDER BY resolve_by LIMIT ?";
-    let respond_sql = "SELECT number, colour, category, status, step, respond_by AS deadline FROM appeals \
-         WHERE accepted_at IS NULL AND resolved_at IS NULL AND respond_by < ? ORDER BY respond_by LIMIT ?";
+    // Range walks on (status, deadline) indexes: resolved and closed appeals are never read.
+    let resolve_sql = "SELECT number, colour, category, status, step, resolve_by AS deadline FROM appeals \
+         WHERE status IN ('open', 'accepted', 'reopened') AND resolve_by < ? ORDER BY resolve_by LIMIT ?";
+    let respond_sql =
+        "SELECT number, colour, category, status, step, respond_by AS deadline FROM appeals \
+         WHERE status = 'open' AND respond_by < ? ORDER BY respond_by LIMIT ?";
     let mut list: Vec<Overdue> = Vec::new();
     for (sql, missed) in [(resolve_sql, "resolve"), (respond_sql, "respond")] {
         let rows = sqlx::query(&store.sql(sql))
@@ -193,14 +195,13 @@ pub async fn overdue(store: &Store, now_ms: i64, limit: i64) -> Result<(i64, Vec
     list.truncate(usize::try_from(limit).unwrap_or(0));
     let total = count(
         store,
-        "SELECT COUNT(*) FROM appeals WHERE resolved_at IS NULL AND resolve_by < ?",
+        "SELECT COUNT(*) FROM appeals WHERE status IN ('open', 'accepted', 'reopened') AND resolve_by < ?",
         &[now_ms],
     )
     .await?
         + count(
             store,
-            "SELECT COUNT(*) FROM appeals WHERE accepted_at IS NULL AND resolved_at IS NULL \
-             AND respond_by < ? AND NOT (resolve_by < ?)",
+            "SELECT COUNT(*) FROM appeals WHERE status = 'open' AND respond_by < ? AND resolve_by >= ?",
             &[now_ms, now_ms],
         )
         .await?;

@@ -360,7 +360,7 @@ enum Bind {
 
 const REQUEST_COLUMNS: &str =
     "number, phone, village, text, category, colour, status, step, cadre, \
-     filed_at, updated_at, resolve_by, resolved_at, rating";
+     filed_at, updated_at, resolve_by, rating";
 
 async fn requests_where(
     store: &Store,
@@ -386,6 +386,18 @@ async fn requests_where(
     Ok(out)
 }
 
+/// The appeal statuses that are still being worked on, as an SQL list.
+const OPEN_SQL: &str = "'open', 'accepted', 'reopened'";
+
+/// Open311 has two statuses: open while the appeal is worked on, closed once resolved.
+pub fn open311_status(status: &str) -> &'static str {
+    if crate::appeals::actions::OPEN_STATUSES.contains(&status) {
+        "open"
+    } else {
+        "closed"
+    }
+}
+
 /// Status notes carry what Open311 has no field for: colour, step and rating.
 pub fn status_notes(colour: &str, step: &str, rating: Option<i64>) -> String {
     let zh_colour = colour.parse::<Colour>().map(|c| c.chinese()).unwrap_or("");
@@ -402,7 +414,7 @@ fn request_json(c: &Config, r: &sqlx::any::AnyRow) -> crate::store::Result<Value
     let colour: String = r.try_get("colour")?;
     let step: String = r.try_get("step")?;
     let rating: Option<i64> = r.try_get("rating")?;
-    let resolved_at: Option<i64> = r.try_get("resolved_at")?;
+    let status: String = r.try_get("status")?;
     let resolve_by: Option<i64> = r.try_get("resolve_by")?;
     let cadre: Option<String> = r.try_get("cadre")?;
     let village: Option<String> = r.try_get("village")?;
@@ -411,14 +423,7 @@ fn request_json(c: &Config, r: &sqlx::any::AnyRow) -> crate::store::Result<Value
         "service_request_id".into(),
         Value::String(r.try_get("number")?),
     );
-    m.insert(
-        "status".into(),
-        json!(if resolved_at.is_some() {
-            "closed"
-        } else {
-            "open"
-        }),
-    );
+    m.insert("status".into(), json!(open311_status(&status)));
     m.insert(
         "status_notes".into(),
         json!(status_notes(&colour, &step, rating)),
@@ -540,8 +545,8 @@ async fn find_requests(
             ));
         }
         match (wanted.contains(&"open"), wanted.contains(&"closed")) {
-            (true, false) => cond.push_str(" AND resolved_at IS NULL"),
-            (false, true) => cond.push_str(" AND resolved_at IS NOT NULL"),
+            (true, false) => cond.push_str(&format!(" AND status IN ({OPEN_SQL})")),
+            (false, true) => cond.push_str(&format!(" AND status NOT IN ({OPEN_SQL})")),
             _ => {}
         }
     }
@@ -709,6 +714,19 @@ mod tests {
             status_notes("green", "collection", None),
             "colour: green (绿); step: collection"
         );
+    }
+
+    #[test]
+    fn statuses_map_to_open_and_closed() {
+        for (s, want) in [
+            ("open", "open"),
+            ("accepted", "open"),
+            ("reopened", "open"),
+            ("resolved", "closed"),
+            ("closed", "closed"),
+        ] {
+            assert_eq!(open311_status(s), want);
+        }
     }
 
     #[test]
