@@ -63,6 +63,14 @@ enum Command {
     /// Make an argon2id hash for a `[[web.account]] password_hash`; reads the password from
     /// standard input (one line), so it stays out of the shell history.
     HashPassword,
+    /// End-to-end throughput and memory against a zero-latency simulated modem.
+    Bench {
+        #[arg(long, default_value_t = 2000)]
+        messages: usize,
+        /// Database to use (default: a temporary SQLite file).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -222,6 +230,14 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Simulate => {
             appeal_gateway::demo::simulate(shutdown_on_signals()).await?;
+        }
+        Command::Bench {
+            messages,
+            database_url,
+        } => {
+            let me = std::env::current_exe().context("cannot find this executable")?;
+            let report = appeal_gateway::bench::run(me, messages, database_url).await?;
+            println!("{report}");
         }
         Command::Migrate { config } => {
             let store = open_store(&config).await?;
