@@ -209,6 +209,11 @@ async fn handle_rejection(err: warp::Rejection) -> Result<warp::reply::Response,
             StatusCode::PAYLOAD_TOO_LARGE,
             "request body too large".to_string(),
         )
+    } else if err.find::<warp::reject::LengthRequired>().is_some() {
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "send a body with a Content-Length header".to_string(),
+        )
     } else if err.find::<warp::reject::UnsupportedMediaType>().is_some() {
         (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
