@@ -242,7 +242,7 @@ async fn get_top(
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
     let Some((name, f)) = split_format(&segment) else {
-        return Err(warp::reject::not_found());
+        return Err(unknown());
     };
     let _who = authorised(&w, &p, a, c, f).await?;
     let config = &w.shared.config;
@@ -270,8 +270,18 @@ async fn get_top(
             let list = find_requests(&w.shared.store, config, &p, w.shared.clock.now(), f).await?;
             Ok(render(f, "service_requests", &Value::Array(list)))
         }
-        _ => Err(warp::reject::not_found()),
+        _ => Err(unknown()),
     }
+}
+
+/// A path under /open311/v2 that names nothing: the spec's 404 (a plain not-found would lose
+/// to the POST route's method-not-allowed in warp's choice of rejection).
+fn unknown() -> warp::Rejection {
+    err(
+        StatusCode::NOT_FOUND,
+        Format::Json,
+        "no such Open311 resource; see discovery.json (formats: .json, .xml)",
+    )
 }
 
 async fn get_item(
@@ -283,10 +293,10 @@ async fn get_item(
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
     let Some((id, f)) = split_format(&segment) else {
-        return Err(warp::reject::not_found());
+        return Err(unknown());
     };
     if kind != "services" && kind != "requests" {
-        return Err(warp::reject::not_found());
+        return Err(unknown());
     }
     let _who = authorised(&w, &p, a, c, f).await?;
     let config = &w.shared.config;
@@ -561,7 +571,7 @@ async fn post_request(
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
     let Some(("requests", f)) = split_format(&segment) else {
-        return Err(warp::reject::not_found());
+        return Err(unknown());
     };
     let config = w.shared.config.clone();
     let key = p.get("api_key").map(String::as_str).unwrap_or("");
