@@ -71,6 +71,22 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// The status page and GET /api/v1/appeals under load, on a SQLite file with N appeals.
+    BenchWeb {
+        /// The SQLite file (filled when empty, reused when not).
+        #[arg(long, default_value = "bench-web.sqlite")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        appeals: usize,
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Seconds per route.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Keep serving afterwards (prints wrk command lines) until Ctrl-C.
+        #[arg(long)]
+        hold: bool,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -227,6 +243,15 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { listen, seconds } => {
             appeal_gateway::demo::run(listen, seconds, shutdown_on_signals()).await?;
+        }
+        Command::BenchWeb {
+            db,
+            appeals,
+            clients,
+            seconds,
+            hold,
+        } => {
+            appeal_gateway::web::load::run(&db, appeals, clients, seconds, hold).await?;
         }
         Command::Simulate => {
             appeal_gateway::demo::simulate(shutdown_on_signals()).await?;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod csrf;
 pub mod dashboard;
+pub mod load;
 pub mod metrics;
 pub mod open311;
 pub mod page;
@@ -29,13 +30,26 @@ use auth::{Denied, LoginLimiter, Principal};
 pub struct Web {
     pub shared: Shared,
     pub login_limit: LoginLimiter,
+    /// The status page's data, shared for up to a second (see `page::status`).
+    pub page_cache: PageCache,
 }
+
+pub type PageCache = std::sync::Arc<
+    tokio::sync::Mutex<
+        Option<(
+            std::time::Instant,
+            i64,
+            std::sync::Arc<page::status::Snapshot>,
+        )>,
+    >,
+>;
 
 impl Web {
     pub fn new(shared: Shared) -> Web {
         Web {
             shared,
             login_limit: auth::login_limiter(),
+            page_cache: PageCache::default(),
         }
     }
 

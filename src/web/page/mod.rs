@@ -4,7 +4,7 @@
 
 mod appeal;
 mod login;
-mod status;
+pub mod status;
 
 use std::collections::HashMap;
 

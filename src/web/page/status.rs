@@ -2,6 +2,7 @@
 //! latest appeals and the live event feed.
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use super::{esc, html, layout, Lang};
 use crate::appeals::{list_appeals, AppealFilter, Step};
@@ -47,39 +48,59 @@ pub fn bars(n: u8) -> String {
     s
 }
 
-pub async fn page(
-    p: Principal,
-    lang: Lang,
-    w: Web,
-) -> Result<warp::reply::Response, warp::Rejection> {
+/// What the status page shows from the database, shared by every viewer for up to a second:
+/// the page costs a dozen index walks, and under 50 concurrent clients recomputing it per
+/// request would be most of the work.
+pub struct Snapshot {
+    pub per_modem: std::collections::BTreeMap<String, (i64, i64)>,
+    pub queues: dashboard::Queues,
+    pub today: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    pub overdue_total: i64,
+    pub overdue: Vec<dashboard::Overdue>,
+    pub events: Vec<dashboard::EventRow>,
+    pub latest: Vec<crate::appeals::AppealRow>,
+}
+
+async fn snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Snapshot> {
+    let s = &w.shared;
+    let now_ms = now.timestamp_millis();
+    let midnight = dashboard::local_midnight_ms(now, s.config.time_zone);
+    let store = &s.store;
+    let (overdue_total, overdue) = dashboard::overdue(store, now_ms, 20).await?;
+    Ok(Snapshot {
+        per_modem: dashboard::per_modem_since(store, midnight).await?,
+        queues: dashboard::queues(store, now_ms).await?,
+        today: dashboard::today_by_colour_step(store, midnight).await?,
+        overdue_total,
+        overdue,
+        events: dashboard::latest_events(store, None, 20).await?,
+        latest: list_appeals(store, &AppealFilter { limit: 20, ..Default::default() }).await?,
+    })
+}
+
+/// The snapshot, recomputed when it is older than a second of real time or was taken at
+/// another logical second (a test's manual clock moved). One request recomputes; the others
+/// wait for it rather than all querying at once.
+async fn cached_snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Arc<Snapshot>> {
+    let mut slot = w.page_cache.lock().await;
+    if let Some((taken, logical, snap)) = slot.as_ref() {
+        if taken.elapsed() < std::time::Duration::from_secs(1) && *logical == now.timestamp() {
+            return Ok(snap.clone());
+        }
+    }
+    let snap = Arc::new(snapshot(w, now).await?);
+    *slot = Some((std::time::Instant::now(), now.timestamp(), snap.clone()));
+    Ok(snap)
+}
+
+pub async fn page(p: Principal, lang: Lang, w: Web) -> Result<warp::reply::Response, warp::Rejection> {
     let s = &w.shared;
     let tz = s.config.time_zone;
     let now = s.clock.now();
     let now_ms = now.timestamp_millis();
-    let midnight = dashboard::local_midnight_ms(now, tz);
-    let store = &s.store;
-    let per_modem = dashboard::per_modem_since(store, midnight)
-        .await
-        .map_err(internal)?;
-    let queues = dashboard::queues(store, now_ms).await.map_err(internal)?;
-    let today = dashboard::today_by_colour_step(store, midnight)
-        .await
-        .map_err(internal)?;
-    let (overdue_total, overdue) = dashboard::overdue(store, now_ms, 20)
-        .await
-        .map_err(internal)?;
-    let events = dashboard::latest_events(store, None, 20)
-        .await
-        .map_err(internal)?;
-    let latest = list_appeals(
-        store,
-        &AppealFilter {
-            limit: 20,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(internal)?;
+    let snap = cached_snapshot(&w, now).await.map_err(internal)?;
+    let Snapshot { per_modem, queues, today, overdue_total, overdue, events, latest } = &*snap;
+    let overdue_total = *overdue_total;
     let t = |zh, en| lang.t(zh, en);
     let en = lang == Lang::En;
 
@@ -220,7 +241,7 @@ pub async fn page(
             t("没有超时的诉求", "Nothing overdue")
         );
     }
-    for o in &overdue {
+    for o in overdue {
         let _ = write!(
             b,
             r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="late">{}</td></tr>"#,
@@ -251,7 +272,7 @@ pub async fn page(
         t("受理时间", "Filed"),
         t("内容", "Text"),
     );
-    for a in &latest {
+    for a in latest {
         let filed = chrono::DateTime::parse_from_rfc3339(&a.filed_at)
             .map(|d| local_short(d.timestamp_millis(), tz))
             .unwrap_or_default();
@@ -281,7 +302,7 @@ pub async fn page(
         t("操作人", "Actor"),
         t("内容", "Text"),
     );
-    for e in &events {
+    for e in events {
         let num = e.number.as_deref().unwrap_or("");
         let _ = write!(
             b,
