@@ -86,6 +86,9 @@ enum Command {
         /// Keep serving afterwards (prints wrk command lines) until Ctrl-C.
         #[arg(long)]
         hold: bool,
+        /// `[database] max_connections` for the server (SQLite readers).
+        #[arg(long, default_value_t = 8)]
+        connections: u32,
     },
     /// The hash-chained audit log.
     Audit {
@@ -250,8 +253,10 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             clients,
             seconds,
             hold,
+            connections,
         } => {
-            appeal_gateway::web::load::run(&db, appeals, clients, seconds, hold).await?;
+            appeal_gateway::web::load::run(&db, appeals, clients, seconds, hold, connections)
+                .await?;
         }
         Command::Simulate => {
             appeal_gateway::demo::simulate(shutdown_on_signals()).await?;

@@ -17,7 +17,11 @@ use serde_json::{json, Value};
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn find_program(names: &[&str]) -> Option<PathBuf> {
@@ -64,38 +68,60 @@ impl Driver {
 
     async fn find(&self, css: &str) -> Option<String> {
         let v = self
-            .call("POST", "element", Some(json!({ "using": "css selector", "value": css })))
+            .call(
+                "POST",
+                "element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
             .await;
         v["value"][ELEMENT].as_str().map(String::from)
     }
 
     async fn find_all(&self, css: &str) -> Vec<String> {
         let v = self
-            .call("POST", "elements", Some(json!({ "using": "css selector", "value": css })))
+            .call(
+                "POST",
+                "elements",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
             .await;
         v["value"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e[ELEMENT].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e[ELEMENT].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     async fn text(&self, element: &str) -> String {
-        let v = self.call("GET", &format!("element/{element}/text"), None).await;
+        let v = self
+            .call("GET", &format!("element/{element}/text"), None)
+            .await;
         v["value"].as_str().unwrap_or("").to_string()
     }
 
     async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await.unwrap_or_else(|| panic!("no {css}"));
-        self.call("POST", &format!("element/{e}/value"), Some(json!({ "text": text })))
-            .await;
+        self.call(
+            "POST",
+            &format!("element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
     }
 
     async fn click(&self, element: &str) {
-        self.call("POST", &format!("element/{element}/click"), Some(json!({}))).await;
+        self.call("POST", &format!("element/{element}/click"), Some(json!({})))
+            .await;
     }
 
     async fn url(&self) -> String {
-        self.call("GET", "url", None).await["value"].as_str().unwrap_or("").to_string()
+        self.call("GET", "url", None).await["value"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     async fn screenshot(&self, path: &Path) {
@@ -119,9 +145,14 @@ async fn raw(
         .method(method)
         .uri(url)
         .header("content-type", "application/json")
-        .body(hyper::Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+        .body(hyper::Body::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        ))
         .unwrap();
-    let resp = client.request(req).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let resp = client
+        .request(req)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
     let bytes = hyper::body::to_bytes(resp.into_body()).await.unwrap();
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }
@@ -144,7 +175,10 @@ where
         if let Some(v) = f().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -158,14 +192,21 @@ async fn demo_in_chromium() {
         eprintln!("SKIPPED: no chromedriver (apt-get install chromium chromium-driver)");
         return;
     };
-    let chromium = find_program(&["chromium", "chromium-browser"]).expect("chromium next to chromedriver");
+    let chromium =
+        find_program(&["chromium", "chromium-browser"]).expect("chromium next to chromedriver");
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&shots).unwrap();
 
     // The real demo binary, on a free port; its first lines say the password.
     let port = free_port();
     let mut demo = Command::new(env!("CARGO_BIN_EXE_appeal-gateway"))
-        .args(["demo", "--listen", &format!("127.0.0.1:{port}"), "--seconds", "300"])
+        .args([
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--seconds",
+            "300",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -175,14 +216,22 @@ async fn demo_in_chromium() {
     let _demo = Kill(demo);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = tx.send(line);
         }
     });
     let password = loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the demo prints its log-in");
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the demo prints its log-in");
         if let Some(rest) = line.trim().strip_prefix("log in:") {
-            let pw = rest.trim().strip_prefix("admin / ").expect("admin / PASSWORD");
+            let pw = rest
+                .trim()
+                .strip_prefix("admin / ")
+                .expect("admin / PASSWORD");
             break pw.split_whitespace().next().unwrap().to_string();
         }
     };
@@ -213,7 +262,11 @@ async fn demo_in_chromium() {
     until(30, "chromedriver ready", || {
         let c = client.clone();
         let url = format!("{base}/status");
-        async move { probe(&c, &url).await?["value"]["ready"].as_bool().filter(|r| *r) }
+        async move {
+            probe(&c, &url).await?["value"]["ready"]
+                .as_bool()
+                .filter(|r| *r)
+        }
     })
     .await;
     let caps = json!({ "capabilities": { "alwaysMatch": {
@@ -232,7 +285,11 @@ async fn demo_in_chromium() {
         .as_str()
         .unwrap_or_else(|| panic!("no WebDriver session: {s}"))
         .to_string();
-    let d = Driver { base: base.clone(), session, client: client.clone() };
+    let d = Driver {
+        base: base.clone(),
+        session,
+        client: client.clone(),
+    };
 
     // Not logged in: the page sends us to the log-in form.
     d.goto(&format!("{site}/")).await;
@@ -267,9 +324,15 @@ async fn demo_in_chromium() {
     })
     .await;
     let number = d.text(&links[0]).await;
-    assert!(number.len() >= 11 && number.bytes().all(|b| b.is_ascii_digit()), "{number}");
+    assert!(
+        number.len() >= 11 && number.bytes().all(|b| b.is_ascii_digit()),
+        "{number}"
+    );
     let page = d.text(&d.find("body").await.unwrap()).await;
-    assert!(page.contains("138****5678") || page.contains("13812345678"), "a villager's appeal listed");
+    assert!(
+        page.contains("138****5678") || page.contains("13812345678"),
+        "a villager's appeal listed"
+    );
     d.screenshot(&shots.join("status.png")).await;
 
     // The appeal's page: its timeline through the five steps and its SMS.

@@ -165,8 +165,9 @@ pub async fn hammer(
         let headers = headers.clone();
         tasks.push(tokio::spawn(async move {
             // One connection per client, kept alive, as a browser or wrk would.
-            let client: hyper::Client<hyper::client::HttpConnector> =
-                hyper::Client::builder().pool_max_idle_per_host(1).build_http();
+            let client: hyper::Client<hyper::client::HttpConnector> = hyper::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build_http();
             let mut lat = Vec::new();
             let mut errors = 0usize;
             while Instant::now() < deadline {
@@ -225,10 +226,11 @@ pub async fn run(
     clients: usize,
     secs: u64,
     hold: bool,
+    connections: u32,
 ) -> Result<Vec<RouteReport>, LoadError> {
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let mut config = Config::parse(
-        &format!("[database]\nurl = \"{url}\"\nmax_connections = 8\n"),
+        &format!("[database]\nurl = \"{url}\"\nmax_connections = {connections}\n"),
         Path::new("bench-web.toml"),
     )
     .map_err(|e| LoadError::Other(e.to_string()))?;
@@ -248,7 +250,10 @@ pub async fn run(
     if have == 0 {
         let t = Instant::now();
         seed(&store, appeals, now.timestamp_millis()).await?;
-        println!("seeded {appeals} appeals in {:.1} s", t.elapsed().as_secs_f64());
+        println!(
+            "seeded {appeals} appeals in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     } else {
         println!("using the {have} appeals already in {}", db.display());
     }
@@ -263,10 +268,19 @@ pub async fn run(
         directory: crate::directory::DirectoryHandle::new(crate::directory::Directory::default()),
     };
     let shutdown = CancellationToken::new();
-    let (addr, server) = super::bind(shared, "127.0.0.1:0".parse().map_err(|_| LoadError::Other("addr".into()))?, shutdown.clone())
-        .map_err(|e| LoadError::Other(e.to_string()))?;
+    let (addr, server) = super::bind(
+        shared,
+        "127.0.0.1:0"
+            .parse()
+            .map_err(|_| LoadError::Other("addr".into()))?,
+        shutdown.clone(),
+    )
+    .map_err(|e| LoadError::Other(e.to_string()))?;
     let server = tokio::spawn(server);
-    let cookie = vec![("cookie".to_string(), format!("{}={cookie_token}", super::session::COOKIE))];
+    let cookie = vec![(
+        "cookie".to_string(),
+        format!("{}={cookie_token}", super::session::COOKIE),
+    )];
     let bearer = vec![("authorization".to_string(), format!("Bearer {token}"))];
     // Warm the page cache of the file before measuring.
     let _ = hammer(addr, "/", cookie.clone(), 2, 1).await;
@@ -282,7 +296,10 @@ pub async fn run(
     }
     if hold {
         println!("serving on http://{addr}/ until Ctrl-C; for example:");
-        println!("  wrk -t2 -c{clients} -d30s --latency -H 'Cookie: {}={cookie_token}' http://{addr}/", super::session::COOKIE);
+        println!(
+            "  wrk -t2 -c{clients} -d30s --latency -H 'Cookie: {}={cookie_token}' http://{addr}/",
+            super::session::COOKIE
+        );
         println!("  wrk -t2 -c{clients} -d30s --latency -H 'Authorization: Bearer {token}' http://{addr}/api/v1/appeals");
         let _ = tokio::signal::ctrl_c().await;
     }

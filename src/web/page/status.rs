@@ -74,14 +74,24 @@ async fn snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::
         overdue_total,
         overdue,
         events: dashboard::latest_events(store, None, 20).await?,
-        latest: list_appeals(store, &AppealFilter { limit: 20, ..Default::default() }).await?,
+        latest: list_appeals(
+            store,
+            &AppealFilter {
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await?,
     })
 }
 
 /// The snapshot, recomputed when it is older than a second of real time or was taken at
 /// another logical second (a test's manual clock moved). One request recomputes; the others
 /// wait for it rather than all querying at once.
-async fn cached_snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Arc<Snapshot>> {
+async fn cached_snapshot(
+    w: &Web,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::Result<Arc<Snapshot>> {
     let mut slot = w.page_cache.lock().await;
     if let Some((taken, logical, snap)) = slot.as_ref() {
         if taken.elapsed() < std::time::Duration::from_secs(1) && *logical == now.timestamp() {
@@ -93,13 +103,25 @@ async fn cached_snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::
     Ok(snap)
 }
 
-pub async fn page(p: Principal, lang: Lang, w: Web) -> Result<warp::reply::Response, warp::Rejection> {
+pub async fn page(
+    p: Principal,
+    lang: Lang,
+    w: Web,
+) -> Result<warp::reply::Response, warp::Rejection> {
     let s = &w.shared;
     let tz = s.config.time_zone;
     let now = s.clock.now();
     let now_ms = now.timestamp_millis();
     let snap = cached_snapshot(&w, now).await.map_err(internal)?;
-    let Snapshot { per_modem, queues, today, overdue_total, overdue, events, latest } = &*snap;
+    let Snapshot {
+        per_modem,
+        queues,
+        today,
+        overdue_total,
+        overdue,
+        events,
+        latest,
+    } = &*snap;
     let overdue_total = *overdue_total;
     let t = |zh, en| lang.t(zh, en);
     let en = lang == Lang::En;
