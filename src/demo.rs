@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::appeals::mask_phone;
 use crate::clock::Clock;
-use crate::config::{Config, Device};
+use crate::config::{Account, Config, Device, Role};
 use crate::sim::{SimModem, SimOptions};
 
 const DEMO_TOML: &str = include_str!("../gateway-config/demo.toml");
@@ -65,12 +65,24 @@ pub async fn run(
     if let Some(l) = listen {
         config.web.listen = l;
     }
+    // A fresh password each run, printed below, so the demo page is never open to a guess.
+    let password = crate::web::csrf::new_token()[..10].to_string();
+    let password_hash =
+        crate::web::auth::hash_password(&password).map_err(|e| DemoError::Config(e.to_string()))?;
+    for (name, role) in [("admin", Role::Admin), ("viewer", Role::Viewer)] {
+        config.web.accounts.push(Account {
+            name: name.into(),
+            role,
+            password_hash: password_hash.clone(),
+        });
+    }
     println!("appeal-gateway demo");
     println!("  web page:        http://{}/", config.web.listen);
     println!(
         "  API:             http://{}/api/v1/appeals",
         config.web.listen
     );
+    println!("  log in:          admin / {password}  (or viewer / {password}: phones masked)");
     println!("  simulated modem: {}", sim.device_path().display());
     println!("  database:        {}", config.database.url);
     println!("Ctrl-C stops it.");

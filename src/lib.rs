@@ -22,3 +22,4 @@ pub mod sim;
 pub mod store;
 pub mod wake;
 pub mod web;
+pub mod webhooks;

@@ -60,6 +60,9 @@ enum Command {
         #[command(subcommand)]
         command: AppealsCommand,
     },
+    /// Make an argon2id hash for a `[[web.account]] password_hash`; reads the password from
+    /// standard input (one line), so it stays out of the shell history.
+    HashPassword,
     /// End-to-end throughput and memory against a zero-latency simulated modem.
     Bench {
         #[arg(long, default_value_t = 2000)]
@@ -67,6 +70,25 @@ enum Command {
         /// Database to use (default: a temporary SQLite file).
         #[arg(long)]
         database_url: Option<String>,
+    },
+    /// The status page and GET /api/v1/appeals under load, on a SQLite file with N appeals.
+    BenchWeb {
+        /// The SQLite file (filled when empty, reused when not).
+        #[arg(long, default_value = "bench-web.sqlite")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        appeals: usize,
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+        /// Seconds per route.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Keep serving afterwards (prints wrk command lines) until Ctrl-C.
+        #[arg(long)]
+        hold: bool,
+        /// `[database] max_connections` for the server (SQLite readers).
+        #[arg(long, default_value_t = 8)]
+        connections: u32,
     },
     /// The hash-chained audit log.
     Audit {
@@ -199,6 +221,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         // Pure commands need no runtime.
         Command::Pdu { command } => pdu_command(command),
         Command::Directory { config, command } => directory_command(&config, command),
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            let hash = appeal_gateway::web::auth::hash_password(password)?;
+            println!("{hash}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig { file } => match Config::load(&file) {
             Ok(c) => {
                 for w in c.warnings() {
@@ -265,6 +297,17 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Demo { listen, seconds } => {
             appeal_gateway::demo::run(listen, seconds, shutdown_on_signals()).await?;
+        }
+        Command::BenchWeb {
+            db,
+            appeals,
+            clients,
+            seconds,
+            hold,
+            connections,
+        } => {
+            appeal_gateway::web::load::run(&db, appeals, clients, seconds, hold, connections)
+                .await?;
         }
         Command::Simulate => {
             appeal_gateway::demo::simulate(shutdown_on_signals()).await?;
@@ -337,7 +380,10 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
-        Command::Pdu { .. } | Command::CheckConfig { .. } | Command::Directory { .. } => {
+        Command::Pdu { .. }
+        | Command::CheckConfig { .. }
+        | Command::Directory { .. }
+        | Command::HashPassword => {
             unreachable!("handled without a runtime")
         }
     }

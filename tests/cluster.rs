@@ -37,10 +37,14 @@ struct Daemon {
     log: PathBuf,
 }
 
+const TOKEN: &str = "cluster-test-token-0123456789";
+
 impl Daemon {
     fn start(dir: &Path, db_url: &str, name: &str, sim: &SimModem) -> Daemon {
         let port = free_port();
-        let toml = config_toml(db_url, &sim.device_path(), "")
+        // The status page wants a session or a token; the test reads it with a token.
+        let api = format!("[api]\ntokens = [\"{TOKEN}\"]\n");
+        let toml = config_toml(db_url, &sim.device_path(), &api)
             .replace("name = \"m1\"", &format!("name = \"{name}\""))
             .replace(
                 "listen = \"127.0.0.1:0\"",
@@ -76,7 +80,7 @@ impl Daemon {
         s.set_read_timeout(Some(Duration::from_secs(15))).ok()?;
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
         )
         .ok()?;
         let mut buf = Vec::new();

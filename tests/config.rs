@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use appeal_gateway::config::{
-    default_rules, Colour, Config, ConfigErrors, Device, Role, DATABASE_URL_ENV,
+    default_rules, Colour, Config, ConfigErrors, Device, Role, WebhookEvent, DATABASE_URL_ENV,
 };
 use chrono::NaiveTime;
 
@@ -838,4 +838,61 @@ fn long_ack_and_open_listen_give_warnings() {
     ));
     let keys: Vec<_> = c.warnings().into_iter().map(|w| w.key).collect();
     assert_eq!(keys, vec!["templates.ack", "web.listen"]);
+}
+
+#[test]
+fn webhooks_parse_with_all_events_by_default() {
+    let c = ok(&format!(
+        r#"{MINIMAL}
+[[webhook]]
+url = "http://127.0.0.1:9000/appeals"
+secret = "{TOKEN}"
+[[webhook]]
+url = "http://10.0.0.5/hook"
+secret = "{TOKEN}"
+events = ["rated", "created"]
+"#
+    ));
+    assert_eq!(c.webhooks.len(), 2);
+    assert_eq!(c.webhooks[0].url, "http://127.0.0.1:9000/appeals");
+    assert_eq!(c.webhooks[0].events, WebhookEvent::ALL.to_vec());
+    assert_eq!(
+        c.webhooks[1].events,
+        vec![WebhookEvent::Rated, WebhookEvent::Created]
+    );
+    assert!(!format!("{:?}", c.webhooks).contains(TOKEN));
+}
+
+#[test]
+fn webhook_errors() {
+    let e = errs(&format!(
+        r#"{MINIMAL}
+[[webhook]]
+url = "https://platform.example/hook"
+secret = "short"
+events = ["filed", "rated", "rated"]
+[[webhook]]
+secret = "{TOKEN}"
+events = []
+colour = "red"
+"#
+    ));
+    assert_error(&e, "webhook[0].url", "https", "TLS proxy");
+    assert_error(&e, "webhook[0].secret", "shorter than 16", "openssl rand");
+    assert_error(
+        &e,
+        "webhook[0].events[0]",
+        "unknown webhook event",
+        "\"changed\"",
+    );
+    assert_error(&e, "webhook[0].events[2]", "listed twice", "remove");
+    assert_error(&e, "webhook[1].url", "missing `url`", "http://");
+    assert_error(&e, "webhook[1].events", "no events", "remove the line");
+    assert_error(
+        &e,
+        "webhook[1].colour",
+        "unknown key",
+        "url, secret, events",
+    );
+    assert_eq!(e.errors.len(), 7, "{e}");
 }

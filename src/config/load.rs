@@ -14,7 +14,8 @@ use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIM
 use super::validate::{self, Problem};
 use super::{
     Account, ApiConfig, ColourLimits, Colours, Config, ConfigError, ConfigErrors, DatabaseConfig,
-    IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates, WebConfig, DATABASE_URL_ENV,
+    IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates, WebConfig, Webhook, WebhookEvent,
+    DATABASE_URL_ENV,
 };
 
 const TOP: &[&str] = &[
@@ -31,6 +32,7 @@ const TOP: &[&str] = &[
     "colours",
     "rule",
     "api",
+    "webhook",
     "scheduler",
 ];
 /// Top-level keys that hold plain values: written after a [section] header they land
@@ -70,6 +72,7 @@ const COLOURS: &[&str] = &["red", "yellow", "green"];
 const COLOUR_LIMITS: &[&str] = &["respond_mins", "resolve_hours"];
 const RULE: &[&str] = &["pattern", "category", "colour"];
 const API: &[&str] = &["tokens"];
+const WEBHOOK: &[&str] = &["url", "secret", "events"];
 const SCHEDULER: &[&str] = &[
     "interval_secs",
     "remind_before_mins",
@@ -93,6 +96,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("colours.green", COLOUR_LIMITS),
     ("rule", RULE),
     ("api", API),
+    ("webhook", WEBHOOK),
     ("scheduler", SCHEDULER),
 ];
 
@@ -477,6 +481,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
     };
     let t = cx_table(cx, root, "api", &empty);
     let api = api(cx, t);
+    let webhooks = webhooks(cx, root);
     let t = cx_table(cx, root, "scheduler", &empty);
     let scheduler = scheduler(cx, t);
 
@@ -495,6 +500,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
         rules,
         directory,
         api,
+        webhooks,
         scheduler,
     })
 }
@@ -818,6 +824,61 @@ fn api(cx: &mut Cx, t: &Table) -> ApiConfig {
         tokens.push(token);
     }
     ApiConfig { tokens }
+}
+
+fn webhooks(cx: &mut Cx, root: &Table) -> Vec<Webhook> {
+    let mut out: Vec<Webhook> = Vec::new();
+    for (p, t) in cx.tables(root, "", "webhook") {
+        cx.unknown_keys(t, &p, WEBHOOK);
+        let url = cx
+            .required_string(t, &p, "url", "\"http://127.0.0.1:9000/appeals\"")
+            .and_then(|u| {
+                cx.check(&join(&p, "url"), validate::webhook_url(&u))
+                    .map(|()| u)
+            });
+        let secret = cx
+            .required_string(t, &p, "secret", "\"$(openssl rand -hex 32)\"")
+            .and_then(|s| {
+                cx.check(&join(&p, "secret"), validate::api_token(&s))
+                    .map(|()| s)
+            });
+        let events = if t.contains_key("events") {
+            let mut events = Vec::new();
+            for (key, name) in cx.strings(t, &p, "events") {
+                match WebhookEvent::ALL.iter().find(|e| e.as_str() == name) {
+                    Some(e) if !events.contains(e) => events.push(*e),
+                    Some(_) => cx.err(
+                        key,
+                        format!("event \"{name}\" is listed twice"),
+                        "remove the repeat",
+                    ),
+                    None => cx.err(
+                        key,
+                        format!("unknown webhook event \"{name}\""),
+                        "use \"created\", \"changed\" or \"rated\"",
+                    ),
+                }
+            }
+            if events.is_empty() {
+                cx.err(
+                    join(&p, "events"),
+                    "no events: this webhook would never be called",
+                    "list some of \"created\", \"changed\", \"rated\", or remove the line for all three",
+                );
+            }
+            events
+        } else {
+            WebhookEvent::ALL.to_vec()
+        };
+        if let (Some(url), Some(secret)) = (url, secret) {
+            out.push(Webhook {
+                url,
+                secret,
+                events,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

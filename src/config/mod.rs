@@ -52,8 +52,45 @@ pub struct Config {
     /// Village/cadre directory file, already resolved against the config file's folder.
     pub directory: Option<PathBuf>,
     pub api: ApiConfig,
+    /// Where appeal changes are POSTed (signed); empty = no webhooks.
+    pub webhooks: Vec<Webhook>,
     /// Reminders, escalations and the survey reminder (`[scheduler]`).
     pub scheduler: crate::scheduler::SchedulerSettings,
+}
+
+/// Which appeal changes a webhook hears about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WebhookEvent {
+    Created,
+    Changed,
+    Rated,
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 3] = [
+        WebhookEvent::Created,
+        WebhookEvent::Changed,
+        WebhookEvent::Rated,
+    ];
+
+    /// The name in the config and in the JSON body (`appeal.<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::Created => "created",
+            WebhookEvent::Changed => "changed",
+            WebhookEvent::Rated => "rated",
+        }
+    }
+}
+
+/// One `[[webhook]]`: appeal changes are POSTed as JSON to `url`, signed with `secret`.
+#[derive(Clone)]
+pub struct Webhook {
+    /// `http://host[:port]/path`.
+    pub url: String,
+    /// HMAC-SHA256 key for the `X-Signature` header. Redacted in Debug output.
+    pub secret: String,
+    pub events: Vec<WebhookEvent>,
 }
 
 #[derive(Clone)]
@@ -386,6 +423,16 @@ impl fmt::Debug for Account {
             .field("name", &self.name)
             .field("role", &self.role)
             .field("password_hash", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("url", &self.url)
+            .field("secret", &format_args!("<redacted>"))
+            .field("events", &self.events)
             .finish()
     }
 }

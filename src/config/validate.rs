@@ -254,7 +254,7 @@ pub(super) fn password_hash(s: &str) -> Result<(), Problem> {
     } else {
         Err(problem(
             "password_hash is not an argon2 hash (it must start with $argon2); plain passwords are not accepted",
-            "generate one: echo -n 'THE-PASSWORD' | argon2 \"$(openssl rand -hex 8)\" -id -e",
+            "make one with `appeal-gateway hash-password` (type the password, press Enter; it prints an argon2id hash)",
         ))
     }
 }
@@ -267,6 +267,22 @@ pub(super) fn api_token(s: &str) -> Result<(), Problem> {
             "API token is shorter than 16 characters or contains spaces",
             "use a long random token: openssl rand -hex 32",
         ))
+    }
+}
+
+/// Webhooks go out over plain HTTP (hyper without TLS): an https:// URL needs a local
+/// TLS-terminating proxy, and the error says so rather than failing at the first delivery.
+pub(super) fn webhook_url(s: &str) -> Result<(), Problem> {
+    match s.parse::<hyper::Uri>() {
+        Ok(u) if u.scheme_str() == Some("http") && u.host().is_some() => Ok(()),
+        Ok(u) if u.scheme_str() == Some("https") => Err(problem(
+            "https webhook URLs are not supported by the built-in client",
+            "point the webhook at a local TLS proxy (stunnel, nginx) with an http:// URL",
+        )),
+        _ => Err(problem(
+            format!("\"{s}\" is not an http:// URL"),
+            "write the full address, e.g. \"http://10.0.0.5:9000/appeals\"",
+        )),
     }
 }
 

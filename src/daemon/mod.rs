@@ -262,6 +262,15 @@ pub async fn run(
         shutdown: shutdown.clone(),
     };
     tasks.push(("intake".into(), tokio::spawn(intake.run())));
+    tasks.push((
+        "webhooks".into(),
+        tokio::spawn(crate::webhooks::run(crate::webhooks::WebhookContext {
+            store: store.clone(),
+            config: config.clone(),
+            clock: clock.clone(),
+            shutdown: shutdown.clone(),
+        })),
+    ));
     let scheduler = Scheduler::new(store.clone(), config.clone(), directory.clone());
     tasks.push((
         "scheduler".into(),

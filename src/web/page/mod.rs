@@ -1,0 +1,225 @@
+//! The HTML side: log-in, the status page and an appeal's page. Server-rendered strings with
+//! every value escaped; Chinese by default, English by a cookie; CSS inlined and the one
+//! script served from the binary, so there is no asset pipeline outside cargo.
+
+mod appeal;
+mod login;
+pub mod status;
+
+use std::collections::HashMap;
+
+use warp::http::StatusCode;
+use warp::{Filter, Reply};
+
+use super::auth::Principal;
+use super::{page_principal, Web};
+
+pub const LANG_COOKIE: &str = "ag_lang";
+const CSS: &str = include_str!("../assets/app.css");
+const JS: &str = include_str!("../assets/app.js");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn from_cookie(c: Option<&str>) -> Lang {
+        if c == Some("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// Picks the phrase in this language.
+    pub fn t(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        self.t("zh", "en")
+    }
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A redirect target from a query: only a path on this site (no `//host`, no scheme).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+/// The page around `body`: header with the user, the language switch and log-out.
+pub fn layout(lang: Lang, title: &str, who: Option<&Principal>, here: &str, body: &str) -> String {
+    let other = match lang {
+        Lang::Zh => ("en", "English"),
+        Lang::En => ("zh", "中文"),
+    };
+    let user = match who {
+        Some(p) => format!(
+            r#"<span class="user">{} ({})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{}"><button type="submit" id="logout">{}</button></form>"#,
+            esc(&p.name),
+            esc(p.role.as_str()),
+            esc(p.csrf()),
+            lang.t("退出", "Log out")
+        ),
+        None => String::new(),
+    };
+    let csrf_meta = who
+        .map(|p| format!(r#"<meta name="csrf" content="{}">"#, esc(p.csrf())))
+        .unwrap_or_default();
+    let script = if who.is_some() {
+        r#"<script src="/assets/app.js" defer></script>"#
+    } else {
+        ""
+    };
+    format!(
+        r#"<!doctype html><html lang="{code}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">{csrf_meta}<title>{title}</title><style>{CSS}</style>{script}</head>
+<body><header><h1><a href="/">{brand}</a></h1><a id="lang" href="/lang/{other_code}?next={here}">{other_name}</a>{user}</header><main>{body}</main></body></html>"#,
+        code = lang.code(),
+        title = esc(title),
+        brand = lang.t("码上办短信网关", "Appeal SMS gateway"),
+        other_code = other.0,
+        other_name = other.1,
+        here = esc(&urlencode(here)),
+    )
+}
+
+fn urlencode(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            o.push(b as char);
+        } else {
+            o.push_str(&format!("%{b:02X}"));
+        }
+    }
+    o
+}
+
+fn html(status: StatusCode, body: String) -> warp::reply::Response {
+    let mut r = warp::reply::with_status(warp::reply::html(body), status).into_response();
+    // Pages show personal data: never cache them, and let nothing else frame or script them.
+    let h = r.headers_mut();
+    h.insert(
+        "cache-control",
+        warp::http::HeaderValue::from_static("no-store"),
+    );
+    h.insert(
+        "content-security-policy",
+        warp::http::HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    r
+}
+
+fn lang_cookie() -> impl Filter<Extract = (Lang,), Error = std::convert::Infallible> + Clone {
+    warp::cookie::optional::<String>(LANG_COOKIE)
+        .map(|c: Option<String>| Lang::from_cookie(c.as_deref()))
+}
+
+pub fn routes(
+    w: Web,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+    let status = warp::path::end()
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(super::with_web(w.clone()))
+        .and_then(status::page);
+    let appeal = warp::path!("appeals" / String)
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(super::with_web(w.clone()))
+        .and_then(appeal::page);
+    let js = warp::path!("assets" / "app.js")
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .map(|_p: Principal| {
+            warp::reply::with_header(JS, "content-type", "application/javascript; charset=utf-8")
+        });
+    let lang = warp::path!("lang" / String)
+        .and(warp::get())
+        .and(warp::query::<HashMap<String, String>>())
+        .and_then(|to: String, q: HashMap<String, String>| async move {
+            if to != "zh" && to != "en" {
+                return Err(warp::reject::not_found());
+            }
+            let next = safe_next(q.get("next").map(String::as_str)).to_string();
+            Ok::<_, warp::Rejection>(
+                warp::http::Response::builder()
+                    .status(StatusCode::SEE_OTHER)
+                    .header("location", next)
+                    .header(
+                        "set-cookie",
+                        format!("{LANG_COOKIE}={to}; SameSite=Strict; Path=/; Max-Age=31536000"),
+                    )
+                    .body(warp::hyper::Body::empty())
+                    .unwrap_or_default(),
+            )
+        });
+    status.or(appeal).or(js).or(lang).or(login::routes(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc(r#"<script>"a"&'b'"#),
+            "&lt;script&gt;&quot;a&quot;&amp;&#39;b&#39;"
+        );
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (n, want) in [
+            (Some("/appeals/20220713001"), "/appeals/20220713001"),
+            (Some("//evil.example/"), "/"),
+            (Some("https://evil.example/"), "/"),
+            (Some("/\\evil"), "/"),
+            (None, "/"),
+        ] {
+            assert_eq!(safe_next(n), want, "{n:?}");
+        }
+    }
+
+    #[test]
+    fn layout_escapes_the_user_and_carries_csrf() {
+        let p = Principal {
+            name: "<b>".into(),
+            role: crate::config::Role::Viewer,
+            via: super::super::auth::Via::Session { csrf: "tok".into() },
+        };
+        let h = layout(Lang::En, "t", Some(&p), "/", "");
+        assert!(h.contains("&lt;b&gt; (viewer)"));
+        assert!(h.contains(r#"name="csrf" value="tok""#));
+        assert!(h.contains(r#"<html lang="en">"#));
+        assert!(h.contains("/lang/zh?next=/"));
+    }
+}
