@@ -153,10 +153,12 @@ impl warp::reject::Reject for NeedLogin {}
 pub(crate) fn page_principal(
     w: Web,
 ) -> impl Filter<Extract = (Principal,), Error = warp::Rejection> + Clone {
-    warp::cookie::optional::<String>(session::COOKIE)
+    // Pages take a bearer token too, so monitoring can read the status page without a session.
+    warp::header::optional::<String>("authorization")
+        .and(warp::cookie::optional::<String>(session::COOKIE))
         .and(with_web(w))
-        .and_then(|c: Option<String>, w: Web| async move {
-            principal_of(&w, None, c).await.map_err(|d| match d {
+        .and_then(|a: Option<String>, c: Option<String>, w: Web| async move {
+            principal_of(&w, a, c).await.map_err(|d| match d {
                 Denied::Storage => reject(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "storage unavailable; try again",
