@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::assemble::{assemble, complete, Part};
 use crate::appeals::actions::Ctx;
@@ -14,7 +14,10 @@ use crate::appeals::Filed;
 use crate::intake::guard::{screen, Reason, Screen};
 use crate::intake::normalize;
 use crate::pdu::{self, Encoding, Pdu};
-use crate::store::{from_millis, Result, Store};
+use crate::store::{from_millis, Result, Store, StoreError};
+
+/// Texts filed per transaction: one disk sync for up to this many appeals.
+const BATCH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct ProcessSettings {
@@ -64,12 +67,25 @@ pub async fn process(
         q = q.bind(m);
     }
     let rows = q.fetch_all(store.pool()).await?;
+    let mut batch: Option<Transaction<'static, Any>> = None;
+    let mut in_batch = 0;
     for r in rows {
         let id: i64 = r.try_get("id")?;
         let modem: String = r.try_get("modem")?;
         let hex: String = r.try_get("pdu")?;
         let received_at: i64 = r.try_get("received_at")?;
-        match pdu::decode_hex(&hex, true) {
+        let decoded = pdu::decode_hex(&hex, true);
+        let single = matches!(&decoded, Ok(Pdu::Deliver(d))
+            if d.encoding != Encoding::EightBit && d.concat.is_none_or(|c| c.total <= 1));
+        if !single {
+            // Everything else writes through its own connection: the batch (holding SQLite's
+            // one writer) goes first.
+            if let Some(tx) = batch.take() {
+                tx.commit().await?;
+                in_batch = 0;
+            }
+        }
+        match decoded {
             Err(e) => {
                 tracing::warn!(inbox = id, %modem, error = %e, "undecodable PDU kept as bad");
                 mark_bad(store, id, &format!("undecodable PDU: {e}")).await?;
@@ -99,8 +115,15 @@ pub async fn process(
                 None => {
                     let village = villages.get(modem.as_str()).copied().flatten();
                     let text = normalize(&d.text);
+                    // Texts share a transaction (one disk sync for many appeals); each one's
+                    // effects and its inbox row still commit together.
+                    let mut tx = match batch.take() {
+                        Some(tx) => tx,
+                        None => store.pool().begin().await?,
+                    };
                     let handled = handle_text(
                         store,
+                        &mut tx,
                         ctx,
                         &[id],
                         Incoming {
@@ -116,6 +139,13 @@ pub async fn process(
                     )
                     .await?;
                     out.count(handled);
+                    in_batch += 1;
+                    if in_batch >= BATCH {
+                        tx.commit().await?;
+                        in_batch = 0;
+                    } else {
+                        batch = Some(tx);
+                    }
                 }
                 Some(c) => {
                     let key = format!(
@@ -138,6 +168,10 @@ pub async fn process(
                 }
             },
         }
+    }
+
+    if let Some(tx) = batch.take() {
+        tx.commit().await?;
     }
 
     // Groups of parts: file the complete ones and those whose wait is over.
@@ -187,8 +221,10 @@ pub async fn process(
         }
         let village = villages.get(modem.as_str()).copied().flatten();
         let text = normalize(&joined);
+        let mut tx = store.pool().begin().await?;
         let handled = handle_text(
             store,
+            &mut tx,
             ctx,
             &ids,
             Incoming {
@@ -203,6 +239,7 @@ pub async fn process(
             now,
         )
         .await?;
+        tx.commit().await?;
         out.count(handled);
     }
     Ok(out)
@@ -219,27 +256,26 @@ struct Incoming<'a> {
 }
 
 impl ProcessOutcome {
-    fn count(&mut self, h: Option<Handled>) {
-        if let Some(h) = h {
-            self.handled += 1;
-            if let Handled::Text(TextOutcome::Filed(f)) = h {
-                self.filed.push(f);
-            }
+    fn count(&mut self, h: Handled) {
+        self.handled += 1;
+        if let Handled::Text(TextOutcome::Filed(f)) = h {
+            self.filed.push(f);
         }
     }
 }
 
-/// Handles one whole text (a new appeal, a command, an answer: see
-/// [`dispatch`]) and marks its inbox rows done, all in one transaction. Returns None when
-/// another worker got there first (its rows were no longer pending).
+/// Handles one whole text (a new appeal, a command, an answer: see [`dispatch`]) and marks its
+/// inbox rows done, inside the caller's transaction: the text's effects and its rows' `done`
+/// commit together or not at all. Rows no longer pending (another worker took them) fail the
+/// whole transaction, and the next pass starts again from what is committed.
 async fn handle_text(
     store: &Store,
+    tx: &mut Transaction<'static, Any>,
     ctx: &Ctx,
     inbox_ids: &[i64],
     m: Incoming<'_>,
     now: DateTime<Utc>,
-) -> Result<Option<Handled>> {
-    let mut tx = store.pool().begin().await?;
+) -> Result<Handled> {
     let message_id: i64 = sqlx::query_scalar(&store.sql(
         "INSERT INTO messages (group_key, modem, sender, text, has_gap, received_at) VALUES (?, ?, ?, ?, ?, ?) \
          RETURNING id",
@@ -250,7 +286,7 @@ async fn handle_text(
     .bind(m.text)
     .bind(m.has_gap)
     .bind(m.received_at.timestamp_millis())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let in_list = vec!["?"; inbox_ids.len()].join(", ");
     let sql = format!(
@@ -261,10 +297,11 @@ async fn handle_text(
     for id in inbox_ids {
         q = q.bind(*id);
     }
-    let marked = q.execute(&mut *tx).await?.rows_affected();
+    let marked = q.execute(&mut **tx).await?.rows_affected();
     if marked != inbox_ids.len() as u64 {
-        tx.rollback().await?;
-        return Ok(None);
+        return Err(StoreError::Corrupt(format!(
+            "inbox rows {inbox_ids:?} were taken by another worker"
+        )));
     }
     // Machines and floods are recorded, never filed or answered: a reply to an auto-replier
     // or a service number could loop for ever. Registered cadres are never screened.
@@ -276,7 +313,7 @@ async fn handle_text(
         .bind(m.sender)
         .bind(now.timestamp_millis() - 3_600_000)
         .bind(message_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let recent = u32::try_from(recent).unwrap_or(u32::MAX);
         if let Screen::Record(reason) = screen(m.sender, m.text, recent, ctx.flood_per_hour) {
@@ -287,15 +324,14 @@ async fn handle_text(
             sqlx::query(&store.sql("UPDATE messages SET kind = ? WHERE id = ?"))
                 .bind(reason.as_str())
                 .bind(message_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            tx.commit().await?;
-            return Ok(Some(Handled::Screened));
+            return Ok(Handled::Screened);
         }
     }
     let handled = dispatch(
         store,
-        &mut tx,
+        tx,
         ctx,
         &TextIn {
             phone: m.sender,
@@ -316,10 +352,9 @@ async fn handle_text(
         .bind(appeal_id)
         .bind(kind)
         .bind(message_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
-    Ok(Some(handled))
+    Ok(handled)
 }
 
 async fn mark_bad(store: &Store, id: i64, error: &str) -> Result<()> {
