@@ -41,10 +41,26 @@ const TOKEN: &str = "cluster-test-token-0123456789";
 
 impl Daemon {
     fn start(dir: &Path, db_url: &str, name: &str, sim: &SimModem) -> Daemon {
+        Daemon::start_with(dir, db_url, name, sim, "", "")
+    }
+
+    /// `top` goes among the top-level keys, `sections` at the end.
+    fn start_with(
+        dir: &Path,
+        db_url: &str,
+        name: &str,
+        sim: &SimModem,
+        top: &str,
+        sections: &str,
+    ) -> Daemon {
         let port = free_port();
         // The status page wants a session or a token; the test reads it with a token.
-        let api = format!("[api]\ntokens = [\"{TOKEN}\"]\n");
+        let api = format!("[api]\ntokens = [\"{TOKEN}\"]\n{sections}");
         let toml = config_toml(db_url, &sim.device_path(), &api)
+            .replace(
+                "quiet_hours = \"00:00-00:00\"",
+                &format!("quiet_hours = \"00:00-00:00\"\n{top}"),
+            )
             .replace("name = \"m1\"", &format!("name = \"{name}\""))
             .replace(
                 "listen = \"127.0.0.1:0\"",
@@ -576,3 +592,92 @@ async fn lone_leader(backend: Backend) {
     daemon.stop().await;
 }
 both_backends!(a_lone_daemon_leads_and_records_it, lone_leader);
+
+/// Kill the leader: the other daemon runs the next scheduled reminder within a minute. A yellow
+/// appeal with a one-minute response limit is filed through the follower's modem; its reminder
+/// falls due 30 s later, after the leader is gone, and only the new leader can send it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_reminder_runs_on_the_other_daemon_after_the_leader_dies() {
+    let db = TestDb::new(Backend::Postgres).await;
+    let directory = db.dir().join("directory.toml");
+    std::fs::write(
+        &directory,
+        r#"
+[[village]]
+code = "SH01"
+name = "双红村"
+town = "红星镇"
+signature = "【双红村】"
+modems = ["a", "b"]
+
+[[cadre]]
+name = "张书记"
+phone = "13900000001"
+role = "village_cadre"
+village = "SH01"
+"#,
+    )
+    .unwrap();
+    let top = format!("directory = \"{}\"", directory.display());
+    let sections = "[colours.yellow]\nrespond_mins = 1\nresolve_hours = 72\n\n[scheduler]\ninterval_secs = 1\nremind_before_mins = 1\n";
+    let (sim_a, sim_b) = (start_sim().await, start_sim().await);
+    let a = Daemon::start_with(db.dir(), &db.url, "a", &sim_a, &top, sections);
+    let b = Daemon::start_with(db.dir(), &db.url, "b", &sim_b, &top, sections);
+    let store = db.store().await;
+    let first = wait_for(60, "a leader", || async { leader_of(&store).await }).await;
+    let (mut leader, follower, follower_sim) = if first.ends_with(":a") {
+        (a, b, &sim_b)
+    } else {
+        (b, a, &sim_a)
+    };
+    follower_sim.receive_sms("13812345678", "玉米被风吹倒了，农业保险能赔吗");
+    let number: String = wait_for(30, "the appeal filed", || async {
+        sqlx::query_scalar::<_, String>("SELECT number FROM appeals")
+            .fetch_optional(store.reader())
+            .await
+            .ok()
+            .flatten()
+    })
+    .await;
+    let colour: String = sqlx::query_scalar("SELECT colour FROM appeals")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(colour, "yellow");
+    // The leader dies before the reminder is due (30 s after filing).
+    leader.kill9();
+    let killed = std::time::Instant::now();
+    let reminder = wait_for(60, "the reminder from the new leader", || async {
+        follower_sim
+            .sent_texts()
+            .into_iter()
+            .find(|(to, t)| to == "13900000001" && t.starts_with("【提醒") && t.contains(&number))
+    })
+    .await;
+    assert!(
+        killed.elapsed() < Duration::from_secs(60),
+        "within a minute of the kill"
+    );
+    assert!(
+        reminder.1.contains(&format!("JS{number}")),
+        "{}",
+        reminder.1
+    );
+    let by = leader_of(&store).await.unwrap_or_default();
+    assert!(by.ends_with(&format!(":{}", follower.name)), "{by}");
+    // Recorded once, sent once.
+    let logged: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM schedule_log WHERE kind LIKE 'remind%'")
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+    assert_eq!(logged, 1);
+    assert_eq!(
+        follower_sim
+            .sent_texts()
+            .iter()
+            .filter(|(_, t)| t.starts_with("【提醒"))
+            .count(),
+        1
+    );
+}
