@@ -184,3 +184,46 @@ async fn machines_and_floods(backend: Backend) {
     daemon.stop().await;
 }
 both_backends!(machines_and_floods_are_not_answered, machines_and_floods);
+
+/// A modem that routes every message directly (`+CMT`) whatever `+CNMI` asked for: each is
+/// committed and then acknowledged with `+CNMA` (the network holds the next one until then), so
+/// all are filed once and nothing lands on the SIM.
+async fn direct_routing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = appeal_gateway::sim::SimModem::start(appeal_gateway::sim::SimOptions {
+        direct_delivery: true,
+        ..Default::default()
+    })
+    .await
+    .expect("simulated modem");
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    let work: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("1351111{i:04}"), format!("桥头的路灯坏了，第{i}盏")))
+        .collect();
+    for (p, t) in &work {
+        sim.receive_sms(p, t);
+    }
+    wait_for(60, "20 routed messages filed", || async {
+        (count(&store, "SELECT COUNT(*) FROM appeals").await == 20).then_some(())
+    })
+    .await;
+    let mut filed: Vec<String> = sqlx::query_scalar("SELECT text FROM appeals")
+        .fetch_all(store.reader())
+        .await
+        .unwrap();
+    filed.sort();
+    let mut expected: Vec<String> = work.iter().map(|(_, t)| t.clone()).collect();
+    expected.sort();
+    assert_eq!(filed, expected);
+    assert_eq!(sim.stored_count(), 0, "routed messages never touch the SIM");
+    wait_for(30, "20 acks", || async {
+        (sim.sent_texts().len() == 20).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+}
+both_backends!(direct_routing_acknowledged_after_commit, direct_routing);

@@ -79,10 +79,6 @@ impl Conn {
         }
     }
 
-    pub fn has_urcs(&self) -> bool {
-        !self.urcs.is_empty()
-    }
-
     /// Reads once from the port into the framer. Cancel-safe: a cancelled read consumed nothing.
     pub async fn read_more(&mut self) -> Result<(), CmdError> {
         let n = self.port.read(&mut self.buf[..]).await?;

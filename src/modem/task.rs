@@ -416,8 +416,8 @@ impl Session<'_> {
                 )
                 .await
                 {
-                    Ok(_) => {
-                        self.received();
+                    Ok(new) => {
+                        self.received(usize::from(new));
                         let _ = self.cmd("AT+CNMA").await?;
                     }
                     Err(e) => {
@@ -452,9 +452,13 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn received(&self) {
-        self.status.send_modify(|s| s.received += 1);
-        self.ctx.inbox_wake.notify_one();
+    /// Counts newly committed messages (duplicates of stored ones are not news) and wakes the
+    /// intake worker for them.
+    fn received(&self, new: usize) {
+        if new > 0 {
+            self.status.send_modify(|s| s.received += new as u64);
+            self.ctx.inbox_wake.notify_one();
+        }
     }
 
     /// AT+CMGR for each index, one commit for all, then AT+CMGD for each.
@@ -492,10 +496,7 @@ impl Session<'_> {
         .await
         {
             Ok(new) => {
-                if new > 0 {
-                    self.status.send_modify(|s| s.received += new as u64);
-                    self.ctx.inbox_wake.notify_one();
-                }
+                self.received(new);
                 self.status.send_if_modified(|s| {
                     let was_db = s
                         .error

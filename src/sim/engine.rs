@@ -70,6 +70,9 @@ pub struct EngineConfig {
     pub report_delay: Duration,
     pub ring_interval: Duration,
     pub rings: usize,
+    /// Firmware that routes every new message directly (`+CMT`, waiting for `+CNMA`) whatever
+    /// `+CNMI` asked for, as some Qualcomm-based modems do.
+    pub direct_delivery: bool,
 }
 
 impl Default for EngineConfig {
@@ -83,6 +86,7 @@ impl Default for EngineConfig {
             report_delay: Duration::from_millis(200),
             ring_interval: Duration::from_secs(1),
             rings: 5,
+            direct_delivery: false,
         }
     }
 }
@@ -234,6 +238,7 @@ pub struct Engine {
     call: Call,
     ring: Option<Ring>,
     calls: Vec<CallEvent>,
+    direct_delivery: bool,
 }
 
 impl Engine {
@@ -243,7 +248,8 @@ impl Engine {
             mode: Mode::Command,
             line: Vec::new(),
             line_overflow: false,
-            cnmi: [2, 1, 0, 0, 0],
+            cnmi: [2, if cfg.direct_delivery { 2 } else { 1 }, 0, 0, 0],
+            direct_delivery: cfg.direct_delivery,
             clip: false,
             crc: false,
             smsc: SMSC.into(),
@@ -723,6 +729,9 @@ impl Engine {
                 return Err(Fail::Cms(303));
             }
             next[i] = n;
+        }
+        if self.direct_delivery {
+            next[1] = 2;
         }
         self.cnmi = next;
         if self.cnmi[1] != 2 {

@@ -48,6 +48,8 @@ pub struct SimOptions {
     pub ring_interval: Duration,
     /// RINGs before the caller gives up.
     pub rings: usize,
+    /// Route every new message directly as `+CMT` (held until `+CNMA`) whatever `+CNMI` says.
+    pub direct_delivery: bool,
 }
 
 impl Default for SimOptions {
@@ -63,6 +65,7 @@ impl Default for SimOptions {
             report_delay: e.report_delay,
             ring_interval: e.ring_interval,
             rings: e.rings,
+            direct_delivery: e.direct_delivery,
         }
     }
 }
@@ -138,6 +141,7 @@ impl SimModem {
             report_delay: opts.report_delay,
             ring_interval: opts.ring_interval,
             rings: opts.rings,
+            direct_delivery: opts.direct_delivery,
         };
         let dir = pty::private_dir()?;
         let link = dir.join("ttySIM0");
