@@ -121,14 +121,8 @@ async fn two_hundred_from_fifty_phones(backend: Backend) {
     for (i, (phone, text)) in work.iter().enumerate() {
         deliver(&sim, i, phone, text);
     }
-    wait_for(120, "200 appeals", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 200).then_some(())
-    })
-    .await;
-    wait_for(60, "200 acknowledgements", || async {
-        (sim.sent_texts().len() >= 200).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 200, 120).await;
+    wait_sent(&sim, 200, 60).await;
     let appeals = all_appeals(&store).await;
     check_filed_once(&appeals, &work);
     check_acks(&appeals, &sim.sent_texts());
@@ -163,14 +157,8 @@ async fn waiting_on_the_sim(backend: Backend) {
         Clock::System,
     );
     let store = db.store().await;
-    wait_for(60, "30 appeals", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 30).then_some(())
-    })
-    .await;
-    wait_for(30, "30 acks", || async {
-        (sim.sent_texts().len() >= 30).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 30, 60).await;
+    wait_sent(&sim, 30, 30).await;
     check_filed_once(&all_appeals(&store).await, &work);
     wait_for(30, "the SIM emptied", || async {
         (sim.stored_count() == 0).then_some(())
@@ -194,10 +182,7 @@ async fn port_closes_mid_run(backend: Backend) {
     for (p, t) in &work[..20] {
         sim.receive_sms(p, t);
     }
-    wait_for(60, "first 20", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 20).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 20, 60).await;
     // The modem vanishes for 3 s; texts keep arriving meanwhile.
     let s2 = sim.clone();
     let closer = tokio::spawn(async move { s2.close_port(Duration::from_secs(3)).await });
@@ -206,14 +191,8 @@ async fn port_closes_mid_run(backend: Backend) {
         sim.receive_sms(p, t);
     }
     closer.await.unwrap();
-    wait_for(90, "all 40 after the reconnect", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 40).then_some(())
-    })
-    .await;
-    wait_for(60, "40 acks", || async {
-        (sim.sent_texts().len() >= 40).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 40, 90).await;
+    wait_sent(&sim, 40, 60).await;
     check_filed_once(&all_appeals(&store).await, &work);
     daemon.stop().await;
 }
@@ -240,14 +219,8 @@ async fn garbage_between_responses(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    wait_for(60, "40 appeals", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 40).then_some(())
-    })
-    .await;
-    wait_for(60, "40 acks", || async {
-        (sim.sent_texts().len() >= 40).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 40, 60).await;
+    wait_sent(&sim, 40, 60).await;
     check_filed_once(&all_appeals(&store).await, &work);
     daemon.stop().await;
 }
@@ -264,10 +237,7 @@ async fn cms_errors_on_send(backend: Backend) {
     // Transient (332 network timeout) twice: retried, then delivered.
     sim.fail_sends(332, 2);
     sim.receive_sms("13500000001", "路灯坏了");
-    wait_for(60, "retried ack", || async {
-        (sim.sent_texts().len() == 1).then_some(())
-    })
-    .await;
+    wait_sent(&sim, 1, 60).await;
     // The network has it; the row is marked right after the modem answers.
     let (state, attempts): (String, i64) = wait_for(30, "row marked sent", || async {
         sqlx::query_as::<_, (String, i64)>(
@@ -339,10 +309,7 @@ async fn kill_nine(backend: Backend) {
             tokio::time::sleep(Duration::from_millis(next_rand() % 60)).await;
         }
     }
-    wait_for(180, "200 appeals after the kills", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await >= 200).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 200, 180).await;
     wait_for(60, "SIM emptied", || async {
         (sim.stored_count() == 0).then_some(())
     })

@@ -57,10 +57,8 @@ async fn missing_part(backend: Backend) {
         1
     );
     // The villager still gets the number.
-    wait_for(30, "ack", || async {
-        (sim.sent_texts().len() == 1).then_some(())
-    })
-    .await;
+    wait_sent(&sim, 1, 30).await;
+    assert_eq!(sim.sent_texts().len(), 1);
     daemon.stop().await;
 }
 both_backends!(missing_part_filed_with_gap_after_timeout, missing_part);
@@ -79,14 +77,14 @@ async fn silent_modem(backend: Backend) {
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 0);
     sim.set_unresponsive(false);
-    wait_for(60, "filed after the modem answers again", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await == 1).then_some(())
-    })
-    .await;
-    wait_for(30, "ack", || async {
-        (sim.sent_texts().len() == 1).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 1, 60).await;
+    wait_sent(&sim, 1, 30).await;
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM appeals").await,
+        1,
+        "filed once"
+    );
+    assert_eq!(sim.sent_texts().len(), 1, "acknowledged once");
     daemon.stop().await;
 }
 both_backends!(unresponsive_modem_recovers, silent_modem);
@@ -102,24 +100,15 @@ async fn rate_limited(backend: Backend) {
     for i in 0..13 {
         sim.receive_sms(&format!("1390000{i:04}"), &format!("路灯坏了 {i}"));
     }
-    wait_for(30, "13 appeals", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await == 13).then_some(())
-    })
-    .await;
-    wait_for(30, "the first 10 acks", || async {
-        (sim.sent_texts().len() >= 10).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 13, 30).await;
+    wait_sent(&sim, 10, 30).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(sim.sent_texts().len(), 10, "the 11th waits for the rate");
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await,
         3
     );
-    wait_for(30, "the 11th after about 6 s", || async {
-        (sim.sent_texts().len() >= 11).then_some(())
-    })
-    .await;
+    wait_sent(&sim, 11, 30).await;
     daemon.stop().await;
 }
 both_backends!(per_modem_send_rate, rate_limited);
@@ -169,10 +158,7 @@ async fn machines_and_floods(backend: Backend) {
         2
     );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 3);
-    wait_for(30, "3 acks", || async {
-        (sim.sent_texts().len() >= 3).then_some(())
-    })
-    .await;
+    wait_sent(&sim, 3, 30).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let sent = sim.sent_texts();
     assert_eq!(
@@ -207,10 +193,7 @@ async fn direct_routing(backend: Backend) {
     for (p, t) in &work {
         sim.receive_sms(p, t);
     }
-    wait_for(60, "20 routed messages filed", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals").await == 20).then_some(())
-    })
-    .await;
+    wait_appeals(&store, 20, 60).await;
     let mut filed: Vec<String> = sqlx::query_scalar("SELECT text FROM appeals")
         .fetch_all(store.reader())
         .await
@@ -220,10 +203,8 @@ async fn direct_routing(backend: Backend) {
     expected.sort();
     assert_eq!(filed, expected);
     assert_eq!(sim.stored_count(), 0, "routed messages never touch the SIM");
-    wait_for(30, "20 acks", || async {
-        (sim.sent_texts().len() == 20).then_some(())
-    })
-    .await;
+    wait_sent(&sim, 20, 30).await;
+    assert_eq!(sim.sent_texts().len(), 20, "one acknowledgement each");
     daemon.stop().await;
 }
 both_backends!(direct_routing_acknowledged_after_commit, direct_routing);

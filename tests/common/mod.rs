@@ -252,3 +252,19 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Waits until at least `n` appeals are filed.
+pub async fn wait_appeals(store: &Store, n: i64, secs: u64) {
+    wait_for(secs, &format!("{n} appeals filed"), || async {
+        (count(store, "SELECT COUNT(*) FROM appeals").await >= n).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the network has received at least `n` whole texts from the gateway.
+pub async fn wait_sent(sim: &SimModem, n: usize, secs: u64) {
+    wait_for(secs, &format!("{n} texts sent"), || async {
+        (sim.sent_texts().len() >= n).then_some(())
+    })
+    .await;
+}
