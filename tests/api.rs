@@ -299,6 +299,21 @@ async fn appeals_routes(backend: common::Backend) {
             .as_deref(),
         Some("/")
     );
+    // Browsers drop a tab or newline from a Location: "/\t/evil" would become "//evil".
+    for evil in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D%0A/evil.example",
+    ] {
+        assert_eq!(
+            h.get(&format!("/lang/en?next={evil}"), &[])
+                .await
+                .header("location")
+                .as_deref(),
+            Some("/"),
+            "{evil}"
+        );
+    }
 
     // Actions, the workflow's rules.
     let act = |body: &'static str| {

@@ -17,7 +17,9 @@ pub struct AppealRow {
     pub colour: String,
     pub status: String,
     pub step: String,
+    /// The responsible cadre's phone (masked for viewers) and name.
     pub cadre: Option<String>,
+    pub cadre_name: Option<String>,
     /// RFC 3339 in UTC.
     pub received_at: String,
     pub filed_at: String,
@@ -39,7 +41,7 @@ pub struct AppealFilter {
 
 const COLUMNS: &str =
     "id, number, phone, village, modem, text, category, colour, status, step, cadre, \
-                       received_at, filed_at, updated_at, rating";
+                       cadre_name, received_at, filed_at, updated_at, rating";
 
 fn row_to_appeal(r: &sqlx::any::AnyRow) -> Result<AppealRow> {
     let ts = |name: &str| -> Result<String> {
@@ -58,6 +60,7 @@ fn row_to_appeal(r: &sqlx::any::AnyRow) -> Result<AppealRow> {
         status: r.try_get("status")?,
         step: r.try_get("step")?,
         cadre: r.try_get("cadre")?,
+        cadre_name: r.try_get("cadre_name")?,
         received_at: ts("received_at")?,
         filed_at: ts("filed_at")?,
         updated_at: ts("updated_at")?,

@@ -120,6 +120,8 @@ pub fn routes(
 /// The list answer with phones as the caller may see them.
 fn shown(p: &Principal, mut a: AppealRow) -> AppealRow {
     a.phone = p.phone(&a.phone);
+    a.cadre = a.cadre.map(|c| p.phone(&c));
+    a.text = p.text(&a.text);
     a
 }
 
@@ -205,7 +207,7 @@ pub fn event_json(p: &Principal, tz: chrono_tz::Tz, e: dashboard::EventRow) -> E
         channel: e.channel,
         step: e.step,
         kind: e.kind,
-        text: e.text,
+        text: p.text(&e.text),
         number: e.number,
     }
 }
@@ -259,7 +261,7 @@ async fn show_handler(
                 direction: s.direction,
                 at: local_rfc3339(s.at_ms, tz),
                 peer: p.phone(&s.peer),
-                text: s.text,
+                text: p.text(&s.text),
                 modem: s.modem,
                 state: s.state,
             })

@@ -47,13 +47,24 @@ impl Principal {
         }
     }
 
-    /// An event's actor is a phone number when a villager or cadre acted by SMS.
+    /// An event's actor is a phone number when a villager acted by SMS, and "name/phone" when a
+    /// cadre did: a cadre's number is as private as a villager's.
     pub fn actor(&self, actor: &str) -> String {
         let digits = actor.trim_start_matches('+');
         if digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
             self.phone(actor)
         } else {
-            actor.to_string()
+            self.text(actor)
+        }
+    }
+
+    /// Free text as this principal may see it: mobile numbers inside it (a transfer note, a
+    /// villager who typed a neighbour's number, an actor label) masked for all but admins.
+    pub fn text(&self, text: &str) -> String {
+        if self.is_admin() {
+            text.to_string()
+        } else {
+            mask_mobiles_in(text)
         }
     }
 
@@ -72,6 +83,40 @@ impl Principal {
             Via::Session { csrf: expected } => csrf::check(expected, submitted),
         }
     }
+}
+
+/// Masks every Chinese mobile number (11 digits from 13x to 19x, with or without +86/86/0086)
+/// standing alone in `text`. Appeal numbers (20220713002: 11 digits, but starting with 2) and
+/// the day's sequence are left alone, so a masked timeline still names its appeals.
+pub fn mask_mobiles_in(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let plus = b[i] == b'+' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if !(b[i].is_ascii_digit() || plus) {
+            // Copy one whole character (the text is mostly Chinese).
+            let ch = text[i..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&text[i..i + ch]);
+            i += ch;
+            continue;
+        }
+        let start = i;
+        i += usize::from(plus);
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run = &text[start..i];
+        let national = crate::directory::national(run);
+        let nb = national.as_bytes();
+        let mobile = nb.len() == 11 && nb[0] == b'1' && (b'3'..=b'9').contains(&nb[1]);
+        if mobile {
+            out.push_str(&crate::appeals::mask_phone(national));
+        } else {
+            out.push_str(run);
+        }
+    }
+    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -255,11 +300,19 @@ mod tests {
         assert_eq!(v.phone("13812345678"), "138****5678");
         assert_eq!(v.actor("+8613812345678"), "138****5678");
         assert_eq!(v.actor("admin"), "admin");
+        // A cadre acting by SMS is recorded as "name/phone".
+        assert_eq!(v.actor("张三/13900000001"), "张三/139****0001");
+        assert_eq!(v.actor("张三/+8613900000001"), "张三/139****0001");
+        assert_eq!(
+            v.text("转办给李四13900000002，诉求20220713002，序号002，电话0838-1234567"),
+            "转办给李四139****0002，诉求20220713002，序号002，电话0838-1234567"
+        );
         let a = Principal {
             role: Role::Admin,
             ..v
         };
         assert_eq!(a.phone("13812345678"), "13812345678");
+        assert_eq!(a.actor("张三/13900000001"), "张三/13900000001");
     }
 
     #[test]

@@ -369,7 +369,7 @@ enum Bind {
 }
 
 const REQUEST_COLUMNS: &str =
-    "number, phone, village, text, category, colour, status, step, cadre, \
+    "number, phone, village, text, category, colour, status, step, cadre_name, \
      filed_at, updated_at, resolve_by, rating";
 
 async fn requests_where(
@@ -426,7 +426,9 @@ fn request_json(c: &Config, r: &sqlx::any::AnyRow) -> crate::store::Result<Value
     let rating: Option<i64> = r.try_get("rating")?;
     let status: String = r.try_get("status")?;
     let resolve_by: Option<i64> = r.try_get("resolve_by")?;
-    let cadre: Option<String> = r.try_get("cadre")?;
+    // The cadre's name, never their phone: Open311 readers include viewers and the public
+    // platform, and a cadre's number is as private as a villager's.
+    let cadre: Option<String> = r.try_get("cadre_name")?;
     let village: Option<String> = r.try_get("village")?;
     let mut m = Map::new();
     m.insert(

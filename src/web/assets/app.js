@@ -6,6 +6,12 @@
   if (!table) return;
   var body = table.tBodies[0];
   var lang = document.documentElement.lang;
+  // The page's own words for event kinds and steps (empty in English: stored words shown).
+  var names = {};
+  try { names = JSON.parse(table.getAttribute("data-names") || "{}"); } catch (e) { names = {}; }
+  function name(prefix, word) {
+    return names[prefix + ":" + word] || word;
+  }
   function maxId() {
     var m = 0;
     for (var i = 0; i < body.rows.length; i++) {
@@ -32,8 +38,8 @@
       td.appendChild(a);
     }
     tr.appendChild(td);
-    cell(tr, e.kind);
-    cell(tr, e.step);
+    cell(tr, name("kind", e.kind));
+    cell(tr, name("step", e.step));
     cell(tr, e.actor);
     cell(tr, e.text).className = "text";
     return tr;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::status::{colour_name, step_name, STEPS};
+use super::names::{channel_name, colour_name, kind_name, status_name, step_name, STEPS};
 use super::{esc, html, layout, Lang};
 use crate::appeals::get_appeal;
 use crate::web::auth::Principal;
@@ -59,6 +59,13 @@ pub async fn page(
         .map(|d| local_short(d.timestamp_millis(), tz))
         .unwrap_or_default();
 
+    // A cadre is named, and their number shown as the reader may see it.
+    let cadre = match (&a.cadre_name, &a.cadre) {
+        (Some(name), Some(phone)) => format!("{name} {}", p.phone(phone)),
+        (None, Some(phone)) => p.phone(phone),
+        (Some(name), None) => name.clone(),
+        (None, None) => "-".into(),
+    };
     let mut b = String::new();
     let _ = write!(
         b,
@@ -79,9 +86,13 @@ pub async fn page(
             esc(&colour_name(lang, &a.colour))
         ),
         t("状态 / 环节", "Status / step"),
-        format_args!("{} / {}", esc(&a.status), esc(&step_name(lang, &a.step))),
+        format_args!(
+            "{} / {}",
+            esc(&status_name(lang, &a.status)),
+            esc(&step_name(lang, &a.step))
+        ),
         t("负责干部", "Cadre"),
-        esc(a.cadre.as_deref().unwrap_or("-")),
+        esc(&cadre),
         t("受理", "Filed"),
         filed,
         t("响应期限 / 已响应", "Respond by / accepted"),
@@ -95,7 +106,7 @@ pub async fn page(
             .map(|r| format!("{r} / 5 {}", "★".repeat(r.clamp(0, 5) as usize)))
             .unwrap_or_else(|| t("尚未评价", "not rated yet").into()),
         t("内容", "Text"),
-        esc(&a.text),
+        esc(&p.text(&a.text)),
         colour = esc(&a.colour),
         num = esc(&a.number),
     );
@@ -126,10 +137,10 @@ pub async fn page(
                 r#"<li data-event="{}">{} <b>{}</b> {} <span class="muted">{}</span> {}</li>"#,
                 e.id,
                 local_short(e.at_ms, tz),
-                esc(&e.kind),
+                esc(&kind_name(lang, &e.kind)),
                 esc(&p.actor(&e.actor)),
-                esc(&e.channel),
-                esc(&e.text),
+                esc(&channel_name(lang, &e.channel)),
+                esc(&p.text(&e.text)),
             );
         }
         b.push_str("</ul></li>");
@@ -146,8 +157,8 @@ pub async fn page(
                 b,
                 "<li>{} <b>{}</b> {}</li>",
                 local_short(e.at_ms, tz),
-                esc(&e.kind),
-                esc(&e.text)
+                esc(&kind_name(lang, &e.kind)),
+                esc(&p.text(&e.text))
             );
         }
         b.push_str("</ul></li>");
@@ -177,7 +188,7 @@ pub async fn page(
             esc(&p.phone(&m.peer)),
             esc(m.modem.as_deref().unwrap_or("-")),
             esc(m.state.as_deref().unwrap_or("")),
-            esc(&m.text),
+            esc(&p.text(&m.text)),
             dir = m.direction,
         );
     }

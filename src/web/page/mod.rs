@@ -4,6 +4,7 @@
 
 mod appeal;
 mod login;
+mod names;
 pub mod status;
 
 use std::collections::HashMap;
@@ -62,10 +63,19 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-/// A redirect target from a query: only a path on this site (no `//host`, no scheme).
+/// A redirect target from a query: only a path on this site. Browsers drop tabs and newlines
+/// from a Location and read `\` as `/`, so `/%09/evil.example` would leave the site as
+/// `//evil.example`; only printable ASCII without spaces or backslashes passes, and the second
+/// character may not be a slash.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/",
     }
 }
@@ -203,6 +213,12 @@ mod tests {
             (Some("//evil.example/"), "/"),
             (Some("https://evil.example/"), "/"),
             (Some("/\\evil"), "/"),
+            (Some("/\t/evil.example"), "/"),
+            (Some("/\n/evil.example"), "/"),
+            (Some("/\r\n/evil.example"), "/"),
+            (Some("/ /evil.example"), "/"),
+            (Some("/\u{3000}/evil.example"), "/"),
+            (Some("/appeals?x=1&y=%2F"), "/appeals?x=1&y=%2F"),
             (None, "/"),
         ] {
             assert_eq!(safe_next(n), want, "{n:?}");

@@ -4,34 +4,14 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
+pub use super::names::{colour_name, step_name, STEPS};
+use super::names::{kind_name, live_names_json, modem_state_name};
 use super::{esc, html, layout, Lang};
-use crate::appeals::{list_appeals, AppealFilter, Step};
+use crate::appeals::{list_appeals, AppealFilter};
 use crate::config::Colour;
 use crate::web::auth::Principal;
 use crate::web::dashboard::{self, duration_text, local_short};
 use crate::web::Web;
-
-pub const STEPS: [Step; 5] = [
-    Step::Collection,
-    Step::Negotiation,
-    Step::Decision,
-    Step::Supervision,
-    Step::Evaluation,
-];
-
-pub fn step_name(lang: Lang, step: &str) -> String {
-    match STEPS.iter().find(|s| s.as_str() == step) {
-        Some(s) if lang == Lang::Zh => s.chinese().to_string(),
-        _ => step.to_string(),
-    }
-}
-
-pub fn colour_name(lang: Lang, colour: &str) -> String {
-    match (lang, colour.parse::<Colour>()) {
-        (Lang::Zh, Ok(c)) => c.chinese().to_string(),
-        _ => colour.to_string(),
-    }
-}
 
 /// Five bars, `n` of them lit.
 pub fn bars(n: u8) -> String {
@@ -206,7 +186,7 @@ pub async fn page(
             b,
             r#"<tr><td>{}</td><td>{}</td><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="err">{}</td><td class="num">{tin} / {tout}</td></tr>"#,
             esc(&st.name),
-            esc(&st.state),
+            esc(&modem_state_name(lang, &st.state)),
             bars(st.bars),
             st.rssi.map(|r| r.to_string()).unwrap_or_default(),
             esc(st.operator.as_deref().unwrap_or("-")),
@@ -344,7 +324,7 @@ pub async fn page(
             esc(&a.category),
             esc(&step_name(lang, &a.step)),
             filed,
-            esc(&a.text.chars().take(60).collect::<String>()),
+            esc(&p.text(&a.text.chars().take(60).collect::<String>())),
             num = esc(&a.number),
         );
     }
@@ -353,7 +333,7 @@ pub async fn page(
     // Live events.
     let _ = write!(
         b,
-        r#"<section><h2>{} <span id="live" class="muted"></span></h2><table id="events"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section><h2>{} <span id="live" class="muted"></span></h2><table id="events" data-names="{names}"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         t("最新动态", "Latest events"),
         t("时间", "Time"),
         t("编号", "Number"),
@@ -361,6 +341,7 @@ pub async fn page(
         t("环节", "Step"),
         t("操作人", "Actor"),
         t("内容", "Text"),
+        names = esc(&live_names_json(lang)),
     );
     for e in events {
         let num = e.number.as_deref().unwrap_or("");
@@ -369,10 +350,10 @@ pub async fn page(
             r#"<tr data-id="{}"><td>{}</td><td><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
             e.id,
             local_short(e.at_ms, tz),
-            esc(&e.kind),
-            esc(&e.step),
+            esc(&kind_name(lang, &e.kind)),
+            esc(&step_name(lang, &e.step)),
             esc(&p.actor(&e.actor)),
-            esc(&e.text),
+            esc(&p.text(&e.text)),
             num = esc(num),
         );
     }
@@ -399,14 +380,5 @@ mod tests {
         assert_eq!(b.matches(r#"class="on""#).count(), 3);
         assert_eq!(b.matches("<i ").count(), 5);
         assert_eq!(bars(9).matches(r#"class="on""#).count(), 5);
-    }
-
-    #[test]
-    fn names_by_language() {
-        assert_eq!(step_name(Lang::Zh, "supervision"), "纪委监督");
-        assert_eq!(step_name(Lang::En, "supervision"), "supervision");
-        assert_eq!(step_name(Lang::Zh, "odd"), "odd");
-        assert_eq!(colour_name(Lang::Zh, "red"), "红");
-        assert_eq!(colour_name(Lang::En, "red"), "red");
     }
 }
