@@ -334,7 +334,8 @@ fn audit_config_errors_name_key_and_fix() {
 
     let good = "9f".repeat(32);
     std::fs::write(dir.path().join("good.key"), format!("{good}\n")).unwrap();
-    let _c = parse("key_file = \"good.key\"\nhead_file = \"h\"").unwrap();
+    let c = parse("key_file = \"good.key\"\nhead_file = \"h\"").unwrap();
+    assert_eq!(c.audit_files().1, dir.path().join("h"));
     // check-config reports the same, with the file name, and fails.
     let path = dir.path().join("gateway.toml");
     std::fs::write(&path, format!("{base}\n[audit]\nkey = \"short\"\n")).unwrap();

@@ -14,7 +14,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use appeal_gateway::appeals::{list_appeals, verify_chain, AppealFilter, AppealRow};
+use appeal_gateway::appeals::events::{verify, AuditKey};
+use appeal_gateway::appeals::{list_appeals, AppealFilter, AppealRow};
 use appeal_gateway::intake::normalize;
 use appeal_gateway::outbox::{claim_next, enqueue, NewSms};
 use appeal_gateway::sim::SimModem;
@@ -222,6 +223,18 @@ fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
     assert_eq!(total, appeals.len(), "nothing but acknowledgements sent");
 }
 
+/// The whole chain, checked with the harness's audit key (the daemons' own): returns the
+/// number of events, every one of them keyed.
+async fn verify_keyed(store: &Store) -> u64 {
+    let key = AuditKey::new(TEST_AUDIT_KEY.as_bytes()).expect("test key");
+    let v = verify(store, Some(&key), None)
+        .await
+        .expect("read chain")
+        .expect("chain intact");
+    assert_eq!(v.keyed, v.checked, "every event keyed");
+    v.checked
+}
+
 async fn sent_total(sims: &[&SimModem]) -> usize {
     sims.iter().map(|s| s.sent_texts().len()).sum()
 }
@@ -286,10 +299,7 @@ async fn two_daemons_file_a_thousand_appeals_once() {
     let claimers = count(&store, "SELECT COUNT(DISTINCT claimed_by) FROM outbox").await;
     assert_eq!(claimers, 2, "each daemon claimed its own rows");
     // Filings from two processes interleaved in one hash chain, which must still verify.
-    let checked = verify_chain(&store)
-        .await
-        .expect("read chain")
-        .expect("chain intact");
+    let checked = verify_keyed(&store).await;
     assert!(checked >= 1000, "{checked} events checked");
     wait_for(30, "both SIMs emptied", || async {
         (sim_a.stored_count() == 0 && sim_b.stored_count() == 0).then_some(())
@@ -451,10 +461,7 @@ async fn a_thirty_second_database_outage_loses_nothing() {
     let appeals = all_appeals(&store).await;
     check_filed_once(&appeals, &[("a", work_a), ("b", work_b)]);
     check_acks(&appeals, &[("a", &sim_a), ("b", &sim_b)]);
-    verify_chain(&store)
-        .await
-        .expect("read chain")
-        .expect("chain intact");
+    verify_keyed(&store).await;
     for d in [&a, &b] {
         wait_for(30, "/healthz ok again", || async {
             d.get("/healthz").filter(|(c, _)| *c == 200)
@@ -842,6 +849,8 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
     )
     .await;
     assert_eq!(first_accepted, 2 * N as i64, "the commands hit the first appeals");
+    // Filings and commands from two processes interleaved in one keyed chain.
+    assert!(verify_keyed(&store).await >= 4 * N as u64);
     a.stop();
     b.stop();
 }
