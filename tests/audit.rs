@@ -138,11 +138,15 @@ async fn edit(backend: Backend) {
     );
     assert_intact(&site.verify());
     let id: i64 = count(&site.store, "SELECT MIN(id) FROM events").await + 1;
-    sqlx::query(&site.store.sql("UPDATE events SET text = '没有这回事' WHERE id = ?"))
-        .bind(id)
-        .execute(site.store.pool())
-        .await
-        .unwrap();
+    sqlx::query(
+        &site
+            .store
+            .sql("UPDATE events SET text = '没有这回事' WHERE id = ?"),
+    )
+    .bind(id)
+    .execute(site.store.pool())
+    .await
+    .unwrap();
     let t = assert_broken_at(&site.verify(), id);
     assert!(t.contains("edited"), "{t}");
 }
@@ -162,7 +166,10 @@ async fn truncation(backend: Backend) {
         .unwrap();
     let t = assert_broken_at(&site.verify(), newest);
     assert!(t.contains("deleted"), "{t}");
-    assert!(t.contains(&format!("newest event is {}", newest - 2)), "{t}");
+    assert!(
+        t.contains(&format!("newest event is {}", newest - 2)),
+        "{t}"
+    );
 }
 both_backends!(deleting_the_newest_events_is_reported, truncation);
 
@@ -227,7 +234,10 @@ async fn forgery(backend: Backend) {
     let toml = std::fs::read_to_string(&site.config_path).unwrap();
     std::fs::write(
         &other,
-        format!("{toml}\n[audit]\nkey = \"{}\"\n", "0123456789abcdef".repeat(4)),
+        format!(
+            "{toml}\n[audit]\nkey = \"{}\"\n",
+            "0123456789abcdef".repeat(4)
+        ),
     )
     .unwrap();
     assert_broken_at(&verify_with(&other), first);
@@ -287,7 +297,10 @@ async fn switch(backend: Backend) {
     let toml = std::fs::read_to_string(&site.config_path).unwrap();
     std::fs::write(
         &other,
-        format!("{toml}\n[audit]\nkey = \"{}\"\n", "fedcba9876543210".repeat(4)),
+        format!(
+            "{toml}\n[audit]\nkey = \"{}\"\n",
+            "fedcba9876543210".repeat(4)
+        ),
     )
     .unwrap();
     let config = Config::load(&other).unwrap();
@@ -315,11 +328,7 @@ fn audit_config_errors_name_key_and_fix() {
     assert!(k.problem.contains("at least 32"), "{e}");
     assert!(k.fix.contains("openssl rand -hex 32"), "{e}");
 
-    let e = parse(&format!(
-        "key = \"{}\"\nkey_file = \"k\"",
-        "a".repeat(40)
-    ))
-    .unwrap_err();
+    let e = parse(&format!("key = \"{}\"\nkey_file = \"k\"", "a".repeat(40))).unwrap_err();
     assert!(e.find("audit.key").is_some(), "{e}");
 
     let e = parse("key_file = \"missing.key\"").unwrap_err();

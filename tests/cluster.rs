@@ -751,7 +751,12 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
     let store = db.store().await;
     let first = |site: &str, prefix: &str| -> Vec<(String, String)> {
         (0..N)
-            .map(|i| (format!("{prefix}{i:05}"), format!("{site}站第{i}号：村口路灯坏了")))
+            .map(|i| {
+                (
+                    format!("{prefix}{i:05}"),
+                    format!("{site}站第{i}号：村口路灯坏了"),
+                )
+            })
             .collect()
     };
     let (first_a, first_b) = (first("a", "1380"), first("b", "1390"));
@@ -779,7 +784,12 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
     // meet in a deadlock.
     let second = |site: &str, prefix: &str| -> Vec<(String, String)> {
         (0..N)
-            .map(|i| (format!("{prefix}{i:05}"), format!("{site}站第{i}号新诉求：河边垃圾没人收")))
+            .map(|i| {
+                (
+                    format!("{prefix}{i:05}"),
+                    format!("{site}站第{i}号新诉求：河边垃圾没人收"),
+                )
+            })
             .collect()
     };
     let (second_a, second_b) = (second("a", "1381"), second("b", "1391"));
@@ -802,7 +812,11 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
     sim_b.receive_sms("13700000002", "CX");
     wait_appeals(&store, 4 * N as i64, 180).await;
     wait_for(180, "every command applied", || async {
-        (count(&store, "SELECT COUNT(*) FROM appeals WHERE status = 'accepted'").await
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM appeals WHERE status = 'accepted'",
+        )
+        .await
             >= 2 * N as i64)
             .then_some(())
     })
@@ -840,7 +854,11 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
     .await;
     assert_eq!(accepted_twice, 0, "every command applied exactly once");
     assert_eq!(
-        count(&store, "SELECT COUNT(*) FROM events WHERE kind = 'accepted'").await,
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE kind = 'accepted'"
+        )
+        .await,
         2 * N as i64
     );
     let first_accepted = count(
@@ -848,7 +866,11 @@ async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
         "SELECT COUNT(*) FROM appeals WHERE status = 'accepted' AND text LIKE '%路灯%'",
     )
     .await;
-    assert_eq!(first_accepted, 2 * N as i64, "the commands hit the first appeals");
+    assert_eq!(
+        first_accepted,
+        2 * N as i64,
+        "the commands hit the first appeals"
+    );
     // Filings and commands from two processes interleaved in one keyed chain.
     assert!(verify_keyed(&store).await >= 4 * N as u64);
     a.stop();

@@ -514,7 +514,10 @@ fn create_exclusive(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// The key `config` names; `create` allows making the default key file (the daemon does,
 /// `audit verify` does not). `Ok(None)`: the default key file does not exist (yet).
-pub fn load_key(config: &Config, create: bool) -> std::result::Result<Option<AuditKey>, AuditError> {
+pub fn load_key(
+    config: &Config,
+    create: bool,
+) -> std::result::Result<Option<AuditKey>, AuditError> {
     match &config.audit.key {
         AuditKeySource::Inline(k) => AuditKey::new(k.as_bytes()).map(Some),
         AuditKeySource::File(p) => load_key_file(p, false).map(Some),
@@ -567,9 +570,9 @@ pub async fn start_audit(config: &Config, store: &Store) -> std::result::Result<
         // Unreachable: with `create` a missing default key file is made.
         None => return Err(AuditError::ShortKey(0)),
     };
-    let newest: Option<String> = sqlx::query_scalar(&store.sql(
-        "SELECT hash FROM events WHERE hash LIKE ? ORDER BY id DESC LIMIT 1",
-    ))
+    let newest: Option<String> = sqlx::query_scalar(
+        &store.sql("SELECT hash FROM events WHERE hash LIKE ? ORDER BY id DESC LIMIT 1"),
+    )
     .bind(format!("{KEYED_PREFIX}%"))
     .fetch_optional(store.reader())
     .await
@@ -727,7 +730,10 @@ mod tests {
         out
     }
 
-    fn run(rows: &[EventRow], k: Option<&AuditKey>) -> std::result::Result<Verifier<'static>, ChainBreak> {
+    fn run(
+        rows: &[EventRow],
+        k: Option<&AuditKey>,
+    ) -> std::result::Result<Verifier<'static>, ChainBreak> {
         // The verifier borrows the key; tests leak one so the result can outlive the call.
         let k: Option<&'static AuditKey> = k.map(|k| &*Box::leak(Box::new(k.clone())));
         let mut v = Verifier::new(k);
@@ -739,11 +745,16 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert!(matches!(AuditKey::new(b"too short"), Err(AuditError::ShortKey(9))));
+        assert!(matches!(
+            AuditKey::new(b"too short"),
+            Err(AuditError::ShortKey(9))
+        ));
         assert!(AuditKey::new(&[b'x'; 32]).is_ok());
         // The key file's newline is not part of the key.
         assert_eq!(
-            AuditKey::new(format!("{}\n", "k".repeat(40)).as_bytes()).unwrap().id(),
+            AuditKey::new(format!("{}\n", "k".repeat(40)).as_bytes())
+                .unwrap()
+                .id(),
             AuditKey::new("k".repeat(40).as_bytes()).unwrap().id()
         );
     }

@@ -13,9 +13,9 @@ use crate::scheduler::SchedulerSettings;
 use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
 use super::validate::{self, Problem};
 use super::{
-    Account, ApiConfig, AuditConfig, AuditKeySource, ColourLimits, Colours, Config, ConfigError, ConfigErrors, DatabaseConfig,
-    IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates, WebConfig, Webhook, WebhookEvent,
-    DATABASE_URL_ENV,
+    Account, ApiConfig, AuditConfig, AuditKeySource, ColourLimits, Colours, Config, ConfigError,
+    ConfigErrors, DatabaseConfig, IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates,
+    WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
 };
 use crate::appeals::events::MIN_KEY_BYTES;
 
