@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use appeal_gateway::appeals::{get_appeal, list_appeals, verify_chain, AppealFilter};
+use appeal_gateway::appeals::{events, get_appeal, list_appeals, AppealFilter};
 use appeal_gateway::clock::Clock;
 use appeal_gateway::config::Config;
 use appeal_gateway::pdu;
@@ -188,7 +188,8 @@ enum AppealsCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the whole event chain; names the first broken event.
+    /// Check the whole event chain with the configured key, and the head file for deleted
+    /// newest events; names the first broken event and exits 1.
     Verify {
         #[arg(long)]
         config: PathBuf,
@@ -370,9 +371,41 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         },
         Command::Audit { command } => match command {
             AuditCommand::Verify { config } => {
+                let c = load_config(&config)?;
+                // Never creates a key: a missing default key only means no keyed events yet.
+                let key = match events::load_key(&c, false) {
+                    Ok(k) => k,
+                    Err(e) => {
+                        eprintln!("{}: audit: {e}", config.display());
+                        return Ok(ExitCode::FAILURE);
+                    }
+                };
+                let head_path = &c.audit_files().1;
+                let head = events::read_head(head_path);
                 let store = open_store(&config).await?;
-                match verify_chain(&store).await? {
-                    Ok(n) => println!("audit chain intact: {n} events"),
+                match events::verify(&store, key.as_ref(), head.as_ref()).await? {
+                    Ok(v) => {
+                        println!(
+                            "audit chain intact: {} events ({} keyed, {} from before the key)",
+                            v.checked,
+                            v.keyed,
+                            v.checked - v.keyed
+                        );
+                        match &head {
+                            Some(h) => println!(
+                                "head file {}: event {} present and unchanged",
+                                head_path.display(),
+                                h.id
+                            ),
+                            None => eprintln!(
+                                "warning: no head file at {}: deleting the newest events would not be noticed",
+                                head_path.display()
+                            ),
+                        }
+                        if key.is_none() {
+                            eprintln!("warning: no audit key found; only events from before the key were checkable");
+                        }
+                    }
                     Err(b) => {
                         eprintln!("audit chain broken at event {}: {}", b.event_id, b.reason);
                         return Ok(ExitCode::FAILURE);

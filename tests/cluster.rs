@@ -14,7 +14,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use appeal_gateway::appeals::{list_appeals, verify_chain, AppealFilter, AppealRow};
+use appeal_gateway::appeals::events::{verify, AuditKey};
+use appeal_gateway::appeals::{list_appeals, AppealFilter, AppealRow};
 use appeal_gateway::intake::normalize;
 use appeal_gateway::outbox::{claim_next, enqueue, NewSms};
 use appeal_gateway::sim::SimModem;
@@ -222,6 +223,18 @@ fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
     assert_eq!(total, appeals.len(), "nothing but acknowledgements sent");
 }
 
+/// The whole chain, checked with the harness's audit key (the daemons' own): returns the
+/// number of events, every one of them keyed.
+async fn verify_keyed(store: &Store) -> u64 {
+    let key = AuditKey::new(TEST_AUDIT_KEY.as_bytes()).expect("test key");
+    let v = verify(store, Some(&key), None)
+        .await
+        .expect("read chain")
+        .expect("chain intact");
+    assert_eq!(v.keyed, v.checked, "every event keyed");
+    v.checked
+}
+
 async fn sent_total(sims: &[&SimModem]) -> usize {
     sims.iter().map(|s| s.sent_texts().len()).sum()
 }
@@ -286,10 +299,7 @@ async fn two_daemons_file_a_thousand_appeals_once() {
     let claimers = count(&store, "SELECT COUNT(DISTINCT claimed_by) FROM outbox").await;
     assert_eq!(claimers, 2, "each daemon claimed its own rows");
     // Filings from two processes interleaved in one hash chain, which must still verify.
-    let checked = verify_chain(&store)
-        .await
-        .expect("read chain")
-        .expect("chain intact");
+    let checked = verify_keyed(&store).await;
     assert!(checked >= 1000, "{checked} events checked");
     wait_for(30, "both SIMs emptied", || async {
         (sim_a.stored_count() == 0 && sim_b.stored_count() == 0).then_some(())
@@ -451,10 +461,7 @@ async fn a_thirty_second_database_outage_loses_nothing() {
     let appeals = all_appeals(&store).await;
     check_filed_once(&appeals, &[("a", work_a), ("b", work_b)]);
     check_acks(&appeals, &[("a", &sim_a), ("b", &sim_b)]);
-    verify_chain(&store)
-        .await
-        .expect("read chain")
-        .expect("chain intact");
+    verify_keyed(&store).await;
     for d in [&a, &b] {
         wait_for(30, "/healthz ok again", || async {
             d.get("/healthz").filter(|(c, _)| *c == 200)
@@ -680,4 +687,192 @@ village = "SH01"
             .count(),
         1
     );
+}
+
+const LOCK_ORDER_DIRECTORY: &str = r#"
+[[village]]
+code = "VA"
+name = "甲村"
+town = "红星镇"
+signature = "【甲村】"
+modems = ["a"]
+
+[[village]]
+code = "VB"
+name = "乙村"
+town = "红星镇"
+signature = "【乙村】"
+modems = ["b"]
+
+[[cadre]]
+name = "甲书记"
+phone = "13900000001"
+role = "village_cadre"
+village = "VA"
+
+[[cadre]]
+name = "乙书记"
+phone = "13900000002"
+role = "village_cadre"
+village = "VB"
+"#;
+
+/// Commits `msgs` (phone, text) to `modem`'s inbox at once, as a sweep of a full SIM would:
+/// the daemon's intake then files them in multi-text transactions.
+async fn inject(store: &Store, modem: &str, msgs: &[(String, String)]) {
+    let scts = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+    let pdus: Vec<String> = msgs
+        .iter()
+        .flat_map(|(p, t)| appeal_gateway::pdu::encode_deliver(p, t, scts, 0))
+        .collect();
+    let refs: Vec<&str> = pdus.iter().map(String::as_str).collect();
+    let stored = appeal_gateway::inbox::store_raw_batch(store, modem, &refs, chrono::Utc::now())
+        .await
+        .expect("inbox rows");
+    assert_eq!(stored, msgs.len());
+}
+
+/// Issue 9, item 9: filings take the day counter and then the chain lock, commands take the
+/// chain lock (and the appeal row) without the day counter; an intake batch holding a command's
+/// chain lock that then files, against another daemon's batch that filed first, deadlocks on
+/// PostgreSQL unless every intake transaction takes the locks in one order. Two daemons get
+/// cadre commands and new filings interleaved at once; PostgreSQL must never report a deadlock,
+/// every appeal is filed once and every command applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_daemons_mixing_commands_and_filings_never_deadlock() {
+    const N: usize = 150;
+    let db = TestDb::new(Backend::Postgres).await;
+    let dir_path = db.dir().join("directory.toml");
+    std::fs::write(&dir_path, LOCK_ORDER_DIRECTORY).expect("directory");
+    let top = format!("directory = \"{}\"", dir_path.display());
+    let (sim_a, sim_b) = (start_sim().await, start_sim().await);
+    let mut a = Daemon::start_with(db.dir(), &db.url, "a", &sim_a, &top, "");
+    let mut b = Daemon::start_with(db.dir(), &db.url, "b", &sim_b, &top, "");
+    let store = db.store().await;
+    let first = |site: &str, prefix: &str| -> Vec<(String, String)> {
+        (0..N)
+            .map(|i| {
+                (
+                    format!("{prefix}{i:05}"),
+                    format!("{site}站第{i}号：村口路灯坏了"),
+                )
+            })
+            .collect()
+    };
+    let (first_a, first_b) = (first("a", "1380"), first("b", "1390"));
+    inject(&store, "a", &first_a).await;
+    inject(&store, "b", &first_b).await;
+    wait_appeals(&store, 2 * N as i64, 120).await;
+    let numbers = |modem: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT number FROM appeals WHERE modem = $1 ORDER BY id",
+            )
+            .bind(modem)
+            .fetch_all(store.reader())
+            .await
+            .expect("numbers")
+        }
+    };
+    let (num_a, num_b) = (numbers("a").await, numbers("b").await);
+    assert_eq!((num_a.len(), num_b.len()), (N, N));
+
+    // Both sites at once: each cadre accepts its village's appeals while new ones keep coming,
+    // so every intake batch mixes commands and filings. Site a's batches open with a command
+    // (chain lock first), site b's with a filing (day counter first): the two orders that
+    // meet in a deadlock.
+    let second = |site: &str, prefix: &str| -> Vec<(String, String)> {
+        (0..N)
+            .map(|i| {
+                (
+                    format!("{prefix}{i:05}"),
+                    format!("{site}站第{i}号新诉求：河边垃圾没人收"),
+                )
+            })
+            .collect()
+    };
+    let (second_a, second_b) = (second("a", "1381"), second("b", "1391"));
+    let mix = |cadre: &str, command_first: bool, nums: &[String], work: &[(String, String)]| {
+        let mut out = Vec::new();
+        for (n, filing) in nums.iter().zip(work) {
+            let command = (cadre.to_string(), format!("JS{n}"));
+            if command_first {
+                out.extend([command, filing.clone()]);
+            } else {
+                out.extend([filing.clone(), command]);
+            }
+        }
+        out
+    };
+    inject(&store, "a", &mix("13900000001", true, &num_a, &second_a)).await;
+    inject(&store, "b", &mix("13900000002", false, &num_b, &second_b)).await;
+    // A query on each modem wakes both intake workers at the same moment.
+    sim_a.receive_sms("13700000001", "CX");
+    sim_b.receive_sms("13700000002", "CX");
+    wait_appeals(&store, 4 * N as i64, 180).await;
+    wait_for(180, "every command applied", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM appeals WHERE status = 'accepted'",
+        )
+        .await
+            >= 2 * N as i64)
+            .then_some(())
+    })
+    .await;
+    wait_for(60, "both SIMs emptied", || async {
+        (sim_a.stored_count() == 0 && sim_b.stored_count() == 0).then_some(())
+    })
+    .await;
+    // Anything done twice would show up now as well.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for d in [&a, &b] {
+        let log = d.log();
+        assert!(
+            !log.contains("deadlock"),
+            "{}: PostgreSQL found a deadlock:\n{}",
+            d.name,
+            log.lines()
+                .filter(|l| l.contains("deadlock"))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let appeals = all_appeals(&store).await;
+    let mut work_a = first_a;
+    work_a.extend(second_a);
+    let mut work_b = first_b;
+    work_b.extend(second_b);
+    check_filed_once(&appeals, &[("a", work_a), ("b", work_b)]);
+    let accepted_twice = count(
+        &store,
+        "SELECT COUNT(*) FROM (SELECT appeal_id FROM events WHERE kind = 'accepted' \
+         GROUP BY appeal_id HAVING COUNT(*) <> 1) x",
+    )
+    .await;
+    assert_eq!(accepted_twice, 0, "every command applied exactly once");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM events WHERE kind = 'accepted'"
+        )
+        .await,
+        2 * N as i64
+    );
+    let first_accepted = count(
+        &store,
+        "SELECT COUNT(*) FROM appeals WHERE status = 'accepted' AND text LIKE '%路灯%'",
+    )
+    .await;
+    assert_eq!(
+        first_accepted,
+        2 * N as i64,
+        "the commands hit the first appeals"
+    );
+    // Filings and commands from two processes interleaved in one keyed chain.
+    assert!(verify_keyed(&store).await >= 4 * N as u64);
+    a.stop();
+    b.stop();
 }

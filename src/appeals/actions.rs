@@ -327,6 +327,8 @@ pub async fn apply(
     now: DateTime<Utc>,
 ) -> Result<Outcome, ActionError> {
     let mut tx = store.pool().begin().await?;
+    // The chain lock before the appeal row: the lock order of appeals::events.
+    super::events::lock_chain(store, &mut tx).await?;
     let out = apply_in(store, &mut tx, ctx, actor, number, action, now).await?;
     tx.commit().await?;
     Ok(out)

@@ -65,6 +65,8 @@ pub async fn file_appeal(
     policy: &FilingPolicy,
     a: NewAppeal<'_>,
 ) -> Result<Filed> {
+    // The chain lock before the day counter: the one lock order (see appeals::events).
+    super::events::lock_chain(store, tx).await?;
     let now = a.now.timestamp_millis();
     // Numbered by the day it reached us, in the village's zone.
     let day = local_day(a.received_at, policy.tz);

@@ -3,7 +3,7 @@
 
 pub mod actions;
 pub mod commands;
-mod events;
+pub mod events;
 mod filing;
 pub mod messages;
 mod number;

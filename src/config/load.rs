@@ -13,10 +13,11 @@ use crate::scheduler::SchedulerSettings;
 use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
 use super::validate::{self, Problem};
 use super::{
-    Account, ApiConfig, ColourLimits, Colours, Config, ConfigError, ConfigErrors, DatabaseConfig,
-    IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates, WebConfig, Webhook, WebhookEvent,
-    DATABASE_URL_ENV,
+    Account, ApiConfig, AuditConfig, AuditKeySource, ColourLimits, Colours, Config, ConfigError,
+    ConfigErrors, DatabaseConfig, IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates,
+    WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
 };
+use crate::appeals::events::MIN_KEY_BYTES;
 
 const TOP: &[&str] = &[
     "time_zone",
@@ -34,6 +35,7 @@ const TOP: &[&str] = &[
     "api",
     "webhook",
     "scheduler",
+    "audit",
 ];
 /// Top-level keys that hold plain values: written after a [section] header they land
 /// inside that section, the most common TOML slip.
@@ -78,6 +80,7 @@ const SCHEDULER: &[&str] = &[
     "remind_before_mins",
     "survey_reminder_hours",
 ];
+const AUDIT: &[&str] = &["key", "key_file", "head_file"];
 
 /// Every section and its keys; the example-file test checks each appears there.
 #[cfg(test)]
@@ -98,6 +101,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("api", API),
     ("webhook", WEBHOOK),
     ("scheduler", SCHEDULER),
+    ("audit", AUDIT),
 ];
 
 const ACK_PLACEHOLDERS: &[&str] = &["signature", "number"];
@@ -126,6 +130,19 @@ pub(super) fn load_file(path: &Path, env_url: Option<&str>) -> Result<Config, Co
                 "directory",
                 format!("the directory file {} does not exist", dir.display()),
                 "fix the path (relative paths start from the config file's folder) or remove the line",
+            )]));
+        }
+    }
+    if let AuditKeySource::File(path) = &config.audit.key {
+        if let Err(e) = crate::appeals::events::load_key_file(path, false) {
+            let (problem, fix) = match e {
+                crate::appeals::events::AuditError::KeyFile { problem, fix, .. } => (problem, fix),
+                other => (other.to_string(), "see [audit] in example.toml".to_string()),
+            };
+            return Err(wrap(vec![ConfigError::new(
+                "audit.key_file",
+                format!("{}: {problem}", path.display()),
+                fix,
             )]));
         }
     }
@@ -484,6 +501,8 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
     let webhooks = webhooks(cx, root);
     let t = cx_table(cx, root, "scheduler", &empty);
     let scheduler = scheduler(cx, t);
+    let t = cx_table(cx, root, "audit", &empty);
+    let audit = audit(cx, t, source);
 
     Some(Config {
         source: source.to_path_buf(),
@@ -502,6 +521,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
         api,
         webhooks,
         scheduler,
+        audit,
     })
 }
 
@@ -516,10 +536,98 @@ fn cx_table<'a>(cx: &mut Cx, root: &'a Table, k: &str, empty: &'a Table) -> &'a 
         "templates" => TEMPLATES,
         "colours" => COLOURS,
         "scheduler" => SCHEDULER,
+        "audit" => AUDIT,
         _ => API,
     };
     cx.unknown_keys(t, k, known);
     t
+}
+
+/// `[audit]`: the chain's key (inline or a file; by default a file made on first start) and
+/// the head file. The defaults follow the final database URL: see [`Config::audit_files`].
+fn audit(cx: &mut Cx, t: &Table, source: &Path) -> AuditConfig {
+    let folder = source.parent().unwrap_or(Path::new(""));
+    let resolve = |p: &str| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() {
+            p
+        } else {
+            folder.join(p)
+        }
+    };
+    let key = cx.string(t, "audit", "key");
+    let key_file = cx.string(t, "audit", "key_file");
+    let key = match (key, key_file) {
+        (Some(_), Some(_)) => {
+            cx.err(
+                "audit.key",
+                "both `key` and `key_file` are set",
+                "keep one; key_file (a file only the daemon may read) keeps the key out of this file",
+            );
+            AuditKeySource::Default
+        }
+        (Some(k), None) => {
+            let n = k.trim().len();
+            if n < MIN_KEY_BYTES {
+                cx.err(
+                    "audit.key",
+                    format!("the key is {n} characters long; at least {MIN_KEY_BYTES} are needed"),
+                    "use 64 hex digits, e.g. the output of `openssl rand -hex 32`",
+                );
+            }
+            AuditKeySource::Inline(k)
+        }
+        (None, Some(f)) if f.trim().is_empty() => {
+            cx.err(
+                "audit.key_file",
+                "empty path",
+                "give the key file's path or remove the line (the default is a key file made on first start)",
+            );
+            AuditKeySource::Default
+        }
+        (None, Some(f)) => AuditKeySource::File(resolve(&f)),
+        (None, None) => AuditKeySource::Default,
+    };
+    let head_file = match cx.string(t, "audit", "head_file") {
+        Some(h) if h.trim().is_empty() => {
+            cx.err(
+                "audit.head_file",
+                "empty path",
+                "give a path the daemon may write, or remove the line for the default",
+            );
+            None
+        }
+        Some(h) => Some(resolve(&h)),
+        None => None,
+    };
+    AuditConfig { key, head_file }
+}
+
+/// The default key file and head file: beside an SQLite database file, else (PostgreSQL, an
+/// in-memory SQLite) beside the config file.
+pub(super) fn audit_defaults(source: &Path, url: &str) -> (PathBuf, PathBuf) {
+    match sqlite_file(url) {
+        Some(f) => (suffixed(&f, ".audit-key"), suffixed(&f, ".audit-head")),
+        None => {
+            let folder = source.parent().unwrap_or(Path::new(""));
+            (folder.join("audit.key"), folder.join("audit.head"))
+        }
+    }
+}
+
+/// The file of an `sqlite:` URL; None for memory databases and other backends.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+fn suffixed(p: &Path, suffix: &str) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
 }
 
 fn database(cx: &mut Cx, t: &Table, env_url: Option<&str>) -> Option<DatabaseConfig> {

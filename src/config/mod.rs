@@ -56,6 +56,39 @@ pub struct Config {
     pub webhooks: Vec<Webhook>,
     /// Reminders, escalations and the survey reminder (`[scheduler]`).
     pub scheduler: crate::scheduler::SchedulerSettings,
+    /// The audit chain's key and head file (`[audit]`).
+    pub audit: AuditConfig,
+}
+
+/// Where the audit chain's key and head live: outside the database, so write access to the
+/// database alone can neither forge events nor cut off the newest (see `appeals::events`).
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub key: AuditKeySource,
+    /// The newest event this daemon has checked (id and hash), rewritten as the chain grows;
+    /// None: the default of [`Config::audit_files`].
+    pub head_file: Option<PathBuf>,
+}
+
+#[derive(Clone)]
+pub enum AuditKeySource {
+    /// `[audit] key`: the key itself, at least 32 characters. Redacted in Debug output.
+    Inline(String),
+    /// `[audit] key_file`: a file that must exist (checked at load).
+    File(PathBuf),
+    /// Nothing configured: the default file of [`Config::audit_files`], made with a random
+    /// key on the daemon's first start.
+    Default,
+}
+
+impl fmt::Debug for AuditKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditKeySource::Inline(_) => write!(f, "Inline(<redacted>)"),
+            AuditKeySource::File(p) => write!(f, "File({})", p.display()),
+            AuditKeySource::Default => write!(f, "Default"),
+        }
+    }
 }
 
 /// Which appeal changes a webhook hears about.
@@ -357,6 +390,15 @@ impl Config {
 
     /// Things that are allowed but probably not meant (no modems, an ack too long for
     /// one SMS). The daemon logs these at start; same shape as errors.
+    /// The default audit key file and the head file in use: beside an SQLite database file
+    /// (`gateway.db.audit-key`, `gateway.db.audit-head`), else beside this config file
+    /// (`audit.key`, `audit.head`); `[audit] head_file` replaces the second. Worked out from
+    /// the final database URL, so the environment override and the demo's moves count.
+    pub fn audit_files(&self) -> (PathBuf, PathBuf) {
+        let (key, head) = load::audit_defaults(&self.source, &self.database.url);
+        (key, self.audit.head_file.clone().unwrap_or(head))
+    }
+
     pub fn warnings(&self) -> Vec<ConfigError> {
         validate::warnings(self)
     }

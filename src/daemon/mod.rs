@@ -33,6 +33,8 @@ pub enum DaemonError {
     Web(String),
     #[error(transparent)]
     Directory(#[from] crate::directory::DirectoryError),
+    #[error(transparent)]
+    Audit(#[from] crate::appeals::events::AuditError),
 }
 
 /// What the web layer and tests see of a running daemon.
@@ -174,6 +176,7 @@ pub async fn run(
     let Some(store) = connect_store(&config, &shutdown).await? else {
         return Ok(());
     };
+    let audit = crate::appeals::events::start_audit(&config, &store).await?;
     let id = daemon_id(&config);
     match crate::outbox::recover_stale(&store, &id, clock.now() - chrono::Duration::minutes(10))
         .await
@@ -310,6 +313,7 @@ pub async fn run(
         }
     }
     watchdog.abort();
+    audit.stop().await;
     store.close().await;
     Ok(())
 }

@@ -119,7 +119,7 @@ pub async fn process(
                     // effects and its inbox row still commit together.
                     let mut tx = match batch.take() {
                         Some(tx) => tx,
-                        None => store.pool().begin().await?,
+                        None => begin_intake(store).await?,
                     };
                     let handled = handle_text(
                         store,
@@ -221,7 +221,7 @@ pub async fn process(
         }
         let village = villages.get(modem.as_str()).copied().flatten();
         let text = normalize(&joined);
-        let mut tx = store.pool().begin().await?;
+        let mut tx = begin_intake(store).await?;
         let handled = handle_text(
             store,
             &mut tx,
@@ -243,6 +243,14 @@ pub async fn process(
         out.count(handled);
     }
     Ok(out)
+}
+
+/// An intake transaction may file appeals (day counter) and apply commands (appeal rows)
+/// for several texts: it takes the chain lock first, the lock order of appeals::events.
+async fn begin_intake(store: &Store) -> Result<Transaction<'static, Any>> {
+    let mut tx = store.pool().begin().await?;
+    crate::appeals::events::lock_chain(store, &mut tx).await?;
+    Ok(tx)
 }
 
 struct Incoming<'a> {

@@ -117,6 +117,7 @@ init_timeout_secs = 10
 [web]
 listen = "127.0.0.1:0"
 
+{audit}
 [outbox]
 per_recipient_per_hour = 10000
 retry_base_secs = 1
@@ -124,6 +125,20 @@ retry_max_secs = 2
 max_attempts = 4
 {extra}
 "#,
+        device.display(),
+        audit = audit_section(device),
+    )
+}
+
+/// The audit key every harness config carries, so a test process can verify chains written
+/// by daemon processes.
+pub const TEST_AUDIT_KEY: &str = "appeal-gateway-test-audit-key-0123456789abcdef";
+
+/// `[audit]` with [`TEST_AUDIT_KEY`] and the head file beside the simulated modem's device (a
+/// per-test folder), so no test writes a key or head file into the working directory.
+pub fn audit_section(device: &Path) -> String {
+    format!(
+        "[audit]\nkey = \"{TEST_AUDIT_KEY}\"\nhead_file = \"{}.audit-head\"\n",
         device.display()
     )
 }
