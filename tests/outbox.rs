@@ -139,13 +139,7 @@ async fn delivery_reports_match_the_recipient(backend: Backend) {
         send_as(&store, "m1", (6 + i) as u8, t).await;
     }
     t += chrono::Duration::seconds(1);
-    let a2 = queue(
-        &store,
-        "0086 13800000001".replace(' ', "").as_str(),
-        "reply",
-        t,
-    )
-    .await;
+    let a2 = queue(&store, "008613800000001", "reply", t).await;
     assert_eq!(send_as(&store, "m1", 5, t).await, a2);
     let got = delivery_report(&store, "m1", 5, Some("13800000001"), 0x41, t)
         .await
@@ -217,7 +211,8 @@ async fn cap_by_normalised_number_and_never_alerts(backend: Backend) {
     );
     assert_eq!(to_official, 6, "alerts and escalations are never capped");
     for id in &alerts {
-        assert_eq!(state(&store, *id).await, "sent");
+        let st = state(&store, *id).await;
+        assert!(st == "sent" || st == "delivered", "alert {id}: {st}");
     }
     let held = count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await;
     assert_eq!(held, 1, "the third reply waits");
