@@ -17,7 +17,7 @@ use crate::config::{Config, Device};
 use crate::directory::{Directory, DirectoryHandle};
 use crate::inbox::ProcessSettings;
 use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
-use crate::outbox::{recipient_limiter, run_sender, SenderContext, SenderSettings};
+use crate::outbox::{run_sender, SenderContext, SenderSettings};
 use crate::scheduler::Scheduler;
 use crate::store::health::{DbHealth, Health};
 use crate::store::leader::{campaign_recorded, Candidate, Leader};
@@ -164,6 +164,54 @@ pub async fn connect_store(
     }
 }
 
+/// How long an outbox claim lasts unrenewed: twice the longest command timeout of this
+/// daemon's modems plus a margin (`outbox::lease_for`). Daemons sharing a database should use
+/// the same timeouts, or a short-lease daemon takes a long-timeout daemon's rows earlier.
+pub fn outbox_lease(c: &Config) -> Duration {
+    let longest = c
+        .modems
+        .iter()
+        .map(|m| m.command_timeout)
+        .max()
+        .unwrap_or(Duration::from_secs(10));
+    crate::outbox::lease_for(longest)
+}
+
+fn chrono_lease(lease: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(10))
+}
+
+/// Takes back, on every daemon and all the time, outbox rows whose claimer stopped renewing
+/// its lease (a daemon that died, a host that vanished): without it they would wait in
+/// `sending` until that very daemon restarts. Senders renew their rows' leases while the modem
+/// works on them, so a row in flight is never taken.
+async fn reclaim_leases(
+    store: Store,
+    clock: Clock,
+    lease: Duration,
+    wake: crate::wake::Wake,
+    shutdown: CancellationToken,
+) {
+    let every = (lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        match crate::outbox::reclaim_stale(&store, clock.now() - chrono_lease(lease)).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    rows = n,
+                    "outbox rows whose claimer stopped are queued again"
+                );
+                wake.notify();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot reclaim stale outbox rows"),
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` fires.
 pub async fn run(
     config: Config,
@@ -178,9 +226,8 @@ pub async fn run(
     };
     let audit = crate::appeals::events::start_audit(&config, &store).await?;
     let id = daemon_id(&config);
-    match crate::outbox::recover_stale(&store, &id, clock.now() - chrono::Duration::minutes(10))
-        .await
-    {
+    let lease = outbox_lease(&config);
+    match crate::outbox::recover_stale(&store, &id, clock.now() - chrono_lease(lease)).await {
         Ok(n) if n > 0 => tracing::warn!(
             rows = n,
             "outbox rows interrupted while sending are queued again"
@@ -212,7 +259,16 @@ pub async fn run(
             shutdown.clone(),
         )),
     ));
-    let recipients = recipient_limiter(config.outbox.per_recipient_per_hour);
+    tasks.push((
+        "outbox leases".into(),
+        tokio::spawn(reclaim_leases(
+            store.clone(),
+            clock.clone(),
+            lease,
+            outbox_wake.clone(),
+            shutdown.clone(),
+        )),
+    ));
     for m in &config.modems {
         let ctx = ModemContext {
             store: store.clone(),
@@ -227,7 +283,6 @@ pub async fn run(
             clock: clock.clone(),
             modem: handle.clone(),
             wake: outbox_wake.clone(),
-            recipients: recipients.clone(),
             shutdown: shutdown.clone(),
         };
         let settings = SenderSettings {
@@ -239,6 +294,10 @@ pub async fn run(
             retry_base: config.outbox.retry_base,
             retry_max: config.outbox.retry_max,
             per_minute: m.send_per_minute,
+            per_recipient_per_hour: config.outbox.per_recipient_per_hour,
+            tz: config.time_zone,
+            quiet_hours: config.quiet_hours,
+            lease,
         };
         tasks.push((
             format!("sender {}", m.name),

@@ -92,8 +92,15 @@ pub async fn process(
                 out.bad += 1;
             }
             Ok(Pdu::StatusReport(sr)) => {
-                crate::outbox::delivery_report(store, &modem, sr.message_ref, sr.status, now)
-                    .await?;
+                crate::outbox::delivery_report(
+                    store,
+                    &modem,
+                    sr.message_ref,
+                    Some(&sr.recipient),
+                    sr.status,
+                    now,
+                )
+                .await?;
                 set_state(store, id, "done").await?;
                 out.reports += 1;
             }

@@ -1,15 +1,19 @@
 //! The outbox: every SMS the gateway sends is a row first. queued -> sending -> sent ->
 //! delivered | failed. Rows are claimed one at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL)
-//! so several daemons on one database never send the same row twice; a row left in `sending` by
-//! a crash goes back to the queue (at least once: the villager may get a duplicate, never nothing).
+//! so several daemons on one database never send the same row twice; a claim is a lease the
+//! sender renews while the modem works, and a row whose claimer stopped renewing goes back to
+//! the queue on any daemon (at least once: the villager may get a duplicate, never nothing).
 
+pub mod policy;
 mod queue;
 mod retry;
 mod sender;
 
+pub use policy::lease as lease_for;
 pub use queue::{
-    claim_next, defer, delivery_report, enqueue, mark_failed, mark_retry, mark_sent, recover_stale,
-    Claimed, NewSms,
+    appeal_is_red, claim_next, defer, delivery_report, enqueue, hold_for_modem, mark_failed,
+    mark_retry, mark_sent, recent_capped_sends, reclaim_stale, recover_stale, renew_lease, Claimed,
+    NewSms,
 };
 pub use retry::backoff;
-pub use sender::{recipient_limiter, run_sender, RecipientLimiter, SenderContext, SenderSettings};
+pub use sender::{run_sender, SenderContext, SenderSettings};

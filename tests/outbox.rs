@@ -1,0 +1,348 @@
+//! The outbox under field conditions: needs-operator errors, delivery reports after TP-MR wraps,
+//! the per-recipient cap in the database by normalised number, stale leases, and quiet hours
+//! for retries. Each test runs on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use appeal_gateway::clock::Clock;
+use appeal_gateway::outbox::{
+    claim_next, delivery_report, enqueue, mark_sent, reclaim_stale, renew_lease, NewSms,
+};
+use appeal_gateway::store::Store;
+use chrono::{DateTime, TimeZone, Utc};
+use common::*;
+
+async fn queue(store: &Store, recipient: &str, kind: &str, at: DateTime<Utc>) -> i64 {
+    let mut tx = store.pool().begin().await.expect("begin");
+    let id = enqueue(
+        store,
+        &mut tx,
+        NewSms {
+            recipient,
+            text: "测试短信",
+            kind,
+            appeal_id: None,
+            modem: Some("m1"),
+            not_before: at,
+        },
+    )
+    .await
+    .expect("enqueue");
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn row(store: &Store, id: i64) -> (String, i64, i64, Option<String>) {
+    use sqlx::Row;
+    let r = sqlx::query(
+        &store.sql("SELECT state, attempts, next_attempt_at, last_error FROM outbox WHERE id = ?"),
+    )
+    .bind(id)
+    .fetch_one(store.reader())
+    .await
+    .expect("outbox row");
+    (
+        r.get("state"),
+        r.get("attempts"),
+        r.get("next_attempt_at"),
+        r.get("last_error"),
+    )
+}
+
+async fn state(store: &Store, id: i64) -> String {
+    row(store, id).await.0
+}
+
+/// Sends `id` as `modem` with TP-MR `mr` (claim + mark_sent), at `now`.
+async fn send_as(store: &Store, modem: &str, mr: u8, now: DateTime<Utc>) -> i64 {
+    let c = claim_next(store, modem, "test", true, now)
+        .await
+        .expect("claim")
+        .expect("a due row");
+    mark_sent(store, c.id, modem, &[mr], now)
+        .await
+        .expect("mark sent");
+    c.id
+}
+
+fn with_outbox(toml: String, from: &str, to: &str) -> String {
+    assert!(toml.contains(from), "config has {from}");
+    toml.replace(from, to)
+}
+
+// Item 4: a SIM/PIN/SMSC error keeps the message queued without spending an attempt, and it
+// goes out once the modem can send again.
+async fn needs_operator_keeps_the_message_queued(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let config = parse_config(&config_toml(&db.url, &sim.device_path(), ""));
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    // "SIM not inserted" five times: more answers than max_attempts (4) allows.
+    sim.fail_sends(310, 5);
+    let id = queue(&store, "+8613800000001", "reply", Utc::now()).await;
+    let daemon = InProcess::start(config, Clock::System);
+    wait_for(30, "the SMS after the operator's fix", || async {
+        (sim.sent_texts().len() == 1).then_some(())
+    })
+    .await;
+    let (st, attempts, _, _) = wait_for(10, "sent recorded", || async {
+        let r = row(&store, id).await;
+        (r.0 == "sent").then_some(r)
+    })
+    .await;
+    assert_eq!(st, "sent");
+    assert_eq!(attempts, 1, "needs-operator answers are not attempts");
+    daemon.stop().await;
+    sim.shutdown().await;
+}
+both_backends!(
+    needs_operator_keeps_queued,
+    needs_operator_keeps_the_message_queued
+);
+
+// Item 7: TP-MR wraps at 256; the report names its recipient.
+async fn delivery_reports_match_the_recipient(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    let t0 = Utc.with_ymd_and_hms(2022, 7, 13, 3, 0, 0).unwrap();
+    let a = queue(&store, "+8613800000001", "reply", t0).await;
+    let a_id = send_as(&store, "m1", 5, t0).await;
+    assert_eq!(a, a_id);
+    // Another recipient, the same modem and MR, sent later.
+    let t1 = t0 + chrono::Duration::seconds(10);
+    let b = queue(&store, "13900000002", "reply", t1).await;
+    assert_eq!(send_as(&store, "m1", 5, t1).await, b);
+
+    // The report for A (in another spelling of the number) finds A, not the newer B.
+    let got = delivery_report(&store, "m1", 5, Some("8613800000001"), 0x00, t1)
+        .await
+        .expect("report");
+    assert_eq!(got, Some(a));
+    assert_eq!(state(&store, a).await, "delivered");
+    assert_eq!(state(&store, b).await, "sent");
+
+    // A late failure report for A must not turn a delivered row failed.
+    delivery_report(&store, "m1", 5, Some("+8613800000001"), 0x41, t1)
+        .await
+        .expect("late report");
+    assert_eq!(state(&store, a).await, "delivered");
+
+    // 256 sends later the MR comes round again to A's number: the newest row is the one.
+    let mut t = t1;
+    for i in 0..256u32 {
+        t += chrono::Duration::seconds(1);
+        queue(&store, "13700000003", "reply", t).await;
+        send_as(&store, "m1", (6 + i) as u8, t).await;
+    }
+    t += chrono::Duration::seconds(1);
+    let a2 = queue(&store, "008613800000001", "reply", t).await;
+    assert_eq!(send_as(&store, "m1", 5, t).await, a2);
+    let got = delivery_report(&store, "m1", 5, Some("13800000001"), 0x41, t)
+        .await
+        .expect("report");
+    assert_eq!(got, Some(a2));
+    assert_eq!(state(&store, a2).await, "failed");
+    assert_eq!(
+        state(&store, a).await,
+        "delivered",
+        "the old row is untouched"
+    );
+    assert_eq!(state(&store, b).await, "sent");
+
+    // A number nobody was sent to matches nothing.
+    let none = delivery_report(&store, "m1", 5, Some("13611112222"), 0x00, t)
+        .await
+        .expect("report");
+    assert_eq!(none, None);
+    // A failure report for a row that already failed changes nothing; a delivered report
+    // after it neither (the row stays failed, the network's first final word stands).
+    delivery_report(&store, "m1", 5, Some("13800000001"), 0x00, t)
+        .await
+        .expect("report");
+    assert_eq!(state(&store, a2).await, "failed");
+}
+both_backends!(
+    delivery_reports_by_recipient,
+    delivery_reports_match_the_recipient
+);
+
+// Item 11: the cap counts in the database by the national number; workflow texts to officials
+// (alerts, escalations) are never held by it.
+async fn cap_by_normalised_number_and_never_alerts(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let toml = with_outbox(
+        config_toml(&db.url, &sim.device_path(), ""),
+        "per_recipient_per_hour = 10000",
+        "per_recipient_per_hour = 2",
+    );
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    let now = Utc::now();
+    let mut replies = Vec::new();
+    for phone in ["+8613800000001", "13800000001", "008613800000001"] {
+        replies.push(queue(&store, phone, "reply", now).await);
+    }
+    let mut alerts = Vec::new();
+    for _ in 0..3 {
+        alerts.push(queue(&store, "+8613900000009", "alert", now).await);
+        alerts.push(queue(&store, "13900000009", "escalation", now).await);
+    }
+    let daemon = InProcess::start(parse_config(&toml), Clock::System);
+    wait_sent(&sim, 8, 30).await;
+    // Give a wrongly uncapped third reply the time to go out.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let sent = sim.sent_texts();
+    let to_villager = sent
+        .iter()
+        .filter(|(to, _)| to.ends_with("13800000001"))
+        .count();
+    let to_official = sent
+        .iter()
+        .filter(|(to, _)| to.ends_with("13900000009"))
+        .count();
+    assert_eq!(
+        to_villager, 2,
+        "two texts an hour to one number, however written"
+    );
+    assert_eq!(to_official, 6, "alerts and escalations are never capped");
+    for id in &alerts {
+        let st = state(&store, *id).await;
+        assert!(st == "sent" || st == "delivered", "alert {id}: {st}");
+    }
+    let held = count(&store, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'").await;
+    assert_eq!(held, 1, "the third reply waits");
+    daemon.stop().await;
+    sim.shutdown().await;
+}
+both_backends!(
+    cap_by_national_number,
+    cap_by_normalised_number_and_never_alerts
+);
+
+// Item 12: a row a dead daemon left in `sending` is reclaimed by a live one without a restart.
+async fn stale_lease_reclaimed_by_a_running_daemon(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let config = parse_config(&config_toml(&db.url, &sim.device_path(), ""));
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    let daemon = InProcess::start(config, Clock::System);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Another daemon claims the row and dies with it: its lease is two minutes old.
+    let id = queue(
+        &store,
+        "+8613800000001",
+        "reply",
+        Utc::now() + chrono::Duration::days(1),
+    )
+    .await;
+    let then = Utc::now() + chrono::Duration::days(1);
+    let c = claim_next(&store, "m1", "dead-host:m9", true, then)
+        .await
+        .expect("claim")
+        .expect("row");
+    assert_eq!(c.id, id);
+    sqlx::query(&store.sql("UPDATE outbox SET claimed_at = ? WHERE id = ?"))
+        .bind((Utc::now() - chrono::Duration::minutes(2)).timestamp_millis())
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .expect("age the lease");
+    sqlx::query(&store.sql("UPDATE outbox SET next_attempt_at = ? WHERE id = ?"))
+        .bind(Utc::now().timestamp_millis())
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .expect("due now");
+    wait_sent(&sim, 1, 60).await;
+    wait_for(10, "sent recorded", || async {
+        (state(&store, id).await == "sent").then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    sim.shutdown().await;
+}
+both_backends!(
+    stale_lease_reclaimed,
+    stale_lease_reclaimed_by_a_running_daemon
+);
+
+// Item 12: a lease renewed while the send is in flight is not reclaimed; an expired one is,
+// whoever holds it.
+async fn renewed_lease_is_not_reclaimed(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    let t0 = Utc.with_ymd_and_hms(2022, 7, 13, 3, 0, 0).unwrap();
+    let lease = chrono::Duration::seconds(36);
+    let live = queue(&store, "13800000001", "reply", t0).await;
+    let dead = queue(&store, "13800000002", "reply", t0).await;
+    claim_next(&store, "m1", "a:m1", false, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    claim_next(&store, "m1", "b:m2", true, t0)
+        .await
+        .unwrap()
+        .unwrap();
+    // The live claimer renews 30 s in; the dead one never does.
+    assert!(
+        renew_lease(&store, live, "a:m1", t0 + chrono::Duration::seconds(30))
+            .await
+            .expect("renew")
+    );
+    let now = t0 + chrono::Duration::seconds(40);
+    let n = reclaim_stale(&store, now - lease).await.expect("reclaim");
+    assert_eq!(n, 1);
+    assert_eq!(state(&store, live).await, "sending");
+    assert_eq!(state(&store, dead).await, "queued");
+    // The slow claimer's result still lands on its own row; a lease it lost cannot be renewed.
+    assert!(!renew_lease(&store, dead, "b:m2", now).await.expect("renew"));
+}
+both_backends!(renewed_lease_kept, renewed_lease_is_not_reclaimed);
+
+// Item 16: the retry of a held kind does not land in the quiet hours; an ack's retry does.
+async fn retries_respect_quiet_hours(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let toml = with_outbox(
+        config_toml(&db.url, &sim.device_path(), ""),
+        "quiet_hours = \"00:00-00:00\"",
+        "quiet_hours = \"22:00-07:00\"",
+    );
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    // 21:59:59.5 in Shanghai: a retry one second later falls in the quiet hours.
+    let start = Utc.with_ymd_and_hms(2022, 7, 13, 13, 59, 59).unwrap()
+        + chrono::Duration::milliseconds(500);
+    let clock = Clock::manual(start);
+    let survey = queue(&store, "13800000001", "survey", start).await;
+    let ack = queue(&store, "13800000002", "ack", start).await;
+    sim.fail_sends(500, 2);
+    let daemon = InProcess::start(parse_config(&toml), clock);
+    let morning = Utc.with_ymd_and_hms(2022, 7, 13, 23, 0, 0).unwrap();
+    let (st, _, next, _) = wait_for(30, "the survey's retry", || async {
+        let r = row(&store, survey).await;
+        (r.3.is_some()).then_some(r)
+    })
+    .await;
+    assert_eq!(st, "queued");
+    assert_eq!(next, morning.timestamp_millis(), "held until 07:00");
+    let (_, _, next, _) = wait_for(30, "the ack's retry", || async {
+        let r = row(&store, ack).await;
+        (r.3.is_some()).then_some(r)
+    })
+    .await;
+    assert!(
+        next < (start + chrono::Duration::minutes(1)).timestamp_millis(),
+        "an ack is never held: {next}"
+    );
+    daemon.stop().await;
+    sim.shutdown().await;
+}
+both_backends!(quiet_hours_for_retries, retries_respect_quiet_hours);
