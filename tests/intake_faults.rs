@@ -351,7 +351,7 @@ async fn dedupe_per_modem(backend: Backend) {
     assert!(inbox::store_raw(&store, "m1", &hex, now).await.unwrap());
     assert!(!inbox::store_raw(&store, "m1", &hex, now).await.unwrap());
     assert!(inbox::store_raw(&store, "m2", &hex, now).await.unwrap());
-    //TMP assert_ne!(inbox::dedupe_key("m1", &hex), inbox::dedupe_key("m2", &hex));
+    assert_ne!(inbox::dedupe_key("m1", &hex), inbox::dedupe_key("m2", &hex));
 
     let old = pdu::encode_deliver("13811113333", "停水了", now_cst(), 0).remove(0);
     let legacy_key = {
