@@ -8,6 +8,7 @@
 
 mod assemble;
 mod process;
+mod poison;
 mod receipt;
 
 pub use assemble::{assemble, Part};

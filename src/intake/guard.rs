@@ -41,6 +41,25 @@ pub fn sender_kind(sender: &str) -> SenderKind {
     SenderKind::Mobile
 }
 
+/// Who sent a text, judged from the address and its type of number (TON, from the PDU). An
+/// alphanumeric address is a name, whatever it spells: "13900000001" sent as text is a
+/// machine (or a spoofer), not the phone with that number.
+pub fn sender_kind_typed(sender: &str, ton: u8) -> SenderKind {
+    if ton == crate::pdu::TON_ALPHANUMERIC {
+        SenderKind::Alphanumeric
+    } else {
+        sender_kind(sender)
+    }
+}
+
+/// Whether a sender with this TON can be a person whose number is in the directory: only
+/// numbers of type unknown (0, what most Chinese networks send), international (1) or
+/// national (2). Names, abbreviated and network-specific numbers are set by whoever runs
+/// the sending gateway.
+pub fn may_be_cadre(ton: u8) -> bool {
+    matches!(ton, 0..=2)
+}
+
 /// Phrases that mark an automatic answer (an "auto-reply" setting, a voicemail notice), so the
 /// gateway does not answer an answering machine and loop with it.
 const AUTO_REPLY: &[&str] = &[
@@ -90,7 +109,12 @@ impl Reason {
 
 /// `recent` = texts already taken from this phone within the flood window.
 pub fn screen(sender: &str, text: &str, recent: u32, flood_limit: u32) -> Screen {
-    match sender_kind(sender) {
+    screen_kind(sender_kind(sender), text, recent, flood_limit)
+}
+
+/// [`screen`] for a sender already judged (see [`sender_kind_typed`]).
+pub fn screen_kind(kind: SenderKind, text: &str, recent: u32, flood_limit: u32) -> Screen {
+    match kind {
         SenderKind::Service | SenderKind::Alphanumeric => Screen::Record(Reason::ServiceSender),
         SenderKind::Mobile if looks_automatic(text) => Screen::Record(Reason::AutomaticReply),
         SenderKind::Mobile if recent >= flood_limit => Screen::Record(Reason::Flood),
@@ -141,6 +165,21 @@ mod tests {
             Screen::Record(Reason::Flood)
         );
         assert_eq!(screen("13812345678", "路灯坏了", 9, 10), Screen::Pass);
+    }
+
+    #[test]
+    fn alphanumeric_type_wins_over_digits() {
+        assert_eq!(sender_kind_typed("13900000001", 5), SenderKind::Alphanumeric);
+        assert_eq!(sender_kind_typed("13900000001", 0), SenderKind::Mobile);
+        assert_eq!(sender_kind_typed("+8613900000001", 1), SenderKind::Mobile);
+        assert_eq!(
+            screen_kind(sender_kind_typed("13900000001", 5), "JS002", 0, 10),
+            Screen::Record(Reason::ServiceSender)
+        );
+        assert!(may_be_cadre(0) && may_be_cadre(1) && may_be_cadre(2));
+        for ton in 3..=7 {
+            assert!(!may_be_cadre(ton), "{ton}");
+        }
     }
 
     proptest! {

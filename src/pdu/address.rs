@@ -16,6 +16,8 @@ const CAP: usize = 11 * 3 + 1;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Address {
     len: u8,
+    /// Type of number (TON, TS 23.040 9.1.2.5): who may be trusted as a person depends on it.
+    ton: u8,
     buf: [u8; CAP],
 }
 
@@ -23,8 +25,15 @@ impl Address {
     pub const fn empty() -> Self {
         Address {
             len: 0,
+            ton: 0,
             buf: [0; CAP],
         }
+    }
+
+    /// The type of number: 0 unknown, 1 international, 2 national, 3 network specific,
+    /// 4 subscriber, 5 alphanumeric, 6 abbreviated.
+    pub fn ton(&self) -> u8 {
+        self.ton
     }
 
     pub fn as_str(&self) -> &str {
@@ -76,8 +85,11 @@ impl fmt::Display for Address {
 
 /// TON 5 = alphanumeric (TOA 0xD0).
 fn is_alphanumeric(toa: u8) -> bool {
-    (toa >> 4) & 0x07 == 5
+    (toa >> 4) & 0x07 == TON_ALPHANUMERIC
 }
+
+/// The TON of an alphanumeric address ("CMCC", or digits spelt as text by a spoofer).
+pub const TON_ALPHANUMERIC: u8 = 5;
 
 fn bcd_char(nibble: u8) -> char {
     // A-E per TS 23.040 9.1.2.3: '*', '#', then 'a', 'b', 'c' (Android's test "*#abc#*51").
@@ -94,6 +106,7 @@ fn bcd_char(nibble: u8) -> char {
 /// Decodes an address value of `digits` semi-octets from `raw`.
 fn decode_value(toa: u8, raw: &[u8], digits: usize) -> Result<Address, PduError> {
     let mut a = Address::empty();
+    a.ton = (toa >> 4) & 0x07;
     if is_alphanumeric(toa) {
         // Characters = semi-octets * 4 / 7, rounded down (the rest is padding).
         let n = digits * 4 / 7;
@@ -292,6 +305,22 @@ mod tests {
             assert_eq!(out[1], 0xD0);
             assert_eq!(&*read(&hex::encode(&out)).unwrap(), name);
         }
+    }
+
+    #[test]
+    fn type_of_number_travels_with_the_address() {
+        // Digits sent as an alphanumeric name read like a cadre's number: only the TON says
+        // it is a name.
+        let mut packed = [0u8; 10];
+        let n = gsm7::pack_into("13900000001", &mut packed, 0);
+        let mut raw = vec![(n * 7).div_ceil(4) as u8, 0xD0];
+        raw.extend_from_slice(&packed[..gsm7::packed_len(n)]);
+        let a = read(&hex::encode(&raw)).unwrap();
+        assert_eq!(&*a, "13900000001");
+        assert_eq!(a.ton(), TON_ALPHANUMERIC);
+        assert_eq!(read("0B917228214365F7").unwrap().ton(), 1);
+        assert_eq!(read("0A811032547698").unwrap().ton(), 0);
+        assert_eq!(read("05A12122F0").unwrap().ton(), 2);
     }
 
     #[test]

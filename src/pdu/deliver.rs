@@ -59,6 +59,7 @@ impl DeliverView<'_> {
         Deliver {
             smsc: self.smsc.map(|a| a.to_string()),
             sender: self.sender.to_string(),
+            sender_ton: self.sender.ton(),
             timestamp: self.timestamp,
             encoding: self.user_data.encoding,
             class: self.class,

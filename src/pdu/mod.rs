@@ -28,7 +28,7 @@ mod udh;
 use chrono::Utc;
 use chrono::{DateTime, FixedOffset};
 
-pub use address::Address;
+pub use address::{Address, TON_ALPHANUMERIC};
 pub use deliver::DeliverView;
 pub use json::to_json;
 pub use report::StatusReportView;
@@ -70,6 +70,9 @@ pub struct Deliver {
     pub smsc: Option<String>,
     /// '+' prefix for international numbers, digits for other numeric TONs, text for alphanumeric.
     pub sender: String,
+    /// The sender's type of number ([`Address::ton`]): an alphanumeric sender (5) is a
+    /// machine's name even when it spells a phone number.
+    pub sender_ton: u8,
     pub timestamp: DateTime<FixedOffset>,
     pub encoding: Encoding,
     pub class: Option<u8>,
