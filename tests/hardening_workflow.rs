@@ -334,7 +334,9 @@ async fn pin_lockout(backend: Backend) {
     let refused = refused_texts(&w.store).await;
     assert_eq!(refused.len(), 7, "{refused:?}");
     assert!(
-        refused.iter().all(|t| !t.contains("111") && !t.contains("2468")),
+        refused
+            .iter()
+            .all(|t| !t.contains("111") && !t.contains("2468")),
         "no PIN in the event log: {refused:?}"
     );
     // One hour after the first wrong PIN only four remain in the window: the right PIN works.
@@ -364,7 +366,10 @@ async fn refusals_logged(backend: Backend) {
     assert!(refused[1].contains("没有待评价"), "{refused:?}");
     w.stop().await;
 }
-both_backends!(malformed_numbers_and_stray_ratings_are_refused_events, refusals_logged);
+both_backends!(
+    malformed_numbers_and_stray_ratings_are_refused_events,
+    refusals_logged
+);
 
 /// Item 5: an Open311 POST files through the same filing and routing as an SMS: the village's
 /// cadre is alerted, a red appeal also reaches the town office at once, the client's choice of
@@ -397,9 +402,10 @@ async fn open311_routes(backend: Backend) {
         r.json()[0]["service_notice"],
         format!("【双红村】已收到，编号{number}")
     );
-    let sent: Vec<(String, String, String)> = sqlx::query_as(&s.store.sql(
-        "SELECT recipient, kind, text FROM outbox ORDER BY id",
-    ))
+    let sent: Vec<(String, String, String)> = sqlx::query_as(
+        &s.store
+            .sql("SELECT recipient, kind, text FROM outbox ORDER BY id"),
+    )
     .fetch_all(s.store.reader())
     .await
     .unwrap();

@@ -631,8 +631,7 @@ pub async fn apply_in(
         }
         Action::Regrade { colour: c } => {
             // From when the first alert could go under the new colour, as at filing.
-            let (respond_by, resolve_by) =
-                ctx.deadlines(c, crate::store::from_millis(a.filed_at));
+            let (respond_by, resolve_by) = ctx.deadlines(c, crate::store::from_millis(a.filed_at));
             sqlx::query(&store.sql(
                 "UPDATE appeals SET colour = ?, respond_by = ?, resolve_by = ?, updated_at = ? WHERE id = ?",
             ))

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
 use super::actions::{row_to_appeal, Actor, Appeal, Ctx, Writer, APPEAL_COLUMNS};
-use super::messages as msg;
 use super::events::{append_event, NewEvent};
+use super::messages as msg;
 use super::{file_appeal, mask_phone, Filed, FilingPolicy, NewAppeal, Step};
 use crate::config::Colour;
 use crate::directory::CadreRole;

@@ -15,9 +15,7 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{
-    after_quiet, load_for_update, Actor, Ctx, Writer, OPEN_STATUSES,
-};
+use crate::appeals::actions::{after_quiet, load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
 use crate::appeals::{messages as msg, Step};
 use crate::clock::Clock;
 use crate::config::{Colour, Config};
@@ -214,8 +212,7 @@ impl Scheduler {
         let store = &self.store;
         let now_ms = now.timestamp_millis();
         // Reminders moved before the quiet hours are due that much earlier.
-        let horizon =
-            now_ms + ms(self.settings.remind_before) + quiet_len(self.config.quiet_hours);
+        let horizon = now_ms + ms(self.settings.remind_before) + quiet_len(self.config.quiet_hours);
         let mut report = TickReport::default();
         let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
             "SELECT id, number, status, colour, respond_by, resolve_by FROM appeals \
