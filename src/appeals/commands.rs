@@ -198,8 +198,8 @@ async fn recent_wrong_pins(
          AND at > ? AND text LIKE ?",
     ))
     .bind(phone)
-    .bind(&nat)
     .bind(format!("+86{nat}"))
+    .bind(nat)
     .bind(now.timestamp_millis() - PIN_WINDOW_MS)
     .bind(format!("{WRONG_PIN}：%"))
     .fetch_one(&mut **tx)
