@@ -209,7 +209,7 @@ fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
     }
     for a in appeals {
         let ack = format!(
-            "{}|【双红村】您的诉求已受理，编号{}，回复CX{}查询进度。",
+            "{}|【双红村】您的诉求已收到，编号{}，回复CX{}查询进度。",
             a.phone, a.number, a.number
         );
         let via = sent_by.get(&ack).cloned().unwrap_or_default();

@@ -122,7 +122,7 @@ fn defaults_apply_to_a_minimal_file() {
     assert!(!c.outbox.pool_sending);
     assert_eq!(
         c.templates.ack,
-        "{signature}您的诉求已受理，编号{number}，回复CX{number}查询进度。"
+        "{signature}您的诉求已收到，编号{number}，回复CX{number}查询进度。"
     );
     let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
     assert_eq!(c.quiet_hours, (t(22, 0), t(7, 0)));

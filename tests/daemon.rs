@@ -97,7 +97,7 @@ fn check_acks(appeals: &[AppealRow], sent: &[(String, String)]) {
         assert_eq!(
             acks[0].1,
             format!(
-                "【双红村】您的诉求已受理，编号{}，回复CX{}查询进度。",
+                "【双红村】您的诉求已收到，编号{}，回复CX{}查询进度。",
                 a.number, a.number
             )
         );

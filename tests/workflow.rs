@@ -175,7 +175,7 @@ fn to<'a>(sms: &'a [(String, String)], phone: &str) -> Vec<&'a str> {
 }
 
 fn ack(number: &str) -> String {
-    format!("【双红村】您的诉求已受理，编号{number}，回复CX{number}查询进度。")
+    format!("【双红村】您的诉求已收到，编号{number}，回复CX{number}查询进度。")
 }
 
 async fn steps_of(store: &Store, number: &str) -> Vec<(String, String)> {
@@ -456,16 +456,26 @@ async fn refusals(backend: Backend) {
         vec!["没有编号为20220713999的诉求，命令未执行。"]
     );
     assert_eq!(w.status(n).await, before, "nothing changed");
-    // Only the refusals were logged (three: villager, wrong PIN, missing PIN).
+    // Only the refusals were logged (five: villager, wrong PIN, missing PIN, malformed number,
+    // rating with no survey); the unknown appeal is answered, not refused.
     let logged = count(&w.store, "SELECT COUNT(*) FROM events").await - events_before;
-    assert_eq!(logged, 3);
+    assert_eq!(logged, 5);
     assert_eq!(
         count(
             &w.store,
             "SELECT COUNT(*) FROM events WHERE kind = 'refused' AND appeal_id IS NULL"
         )
         .await,
-        3
+        5
+    );
+    assert_eq!(
+        count(
+            &w.store,
+            "SELECT COUNT(*) FROM events WHERE text LIKE '%1111%'"
+        )
+        .await,
+        0,
+        "the wrong PIN is not in the log"
     );
     // And the right PIN works.
     let sms = w.say(WANG, "JS001#2468", 2).await;

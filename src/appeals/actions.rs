@@ -73,6 +73,24 @@ impl Ctx {
             after_quiet(now, self.policy.tz, self.quiet_hours)
         }
     }
+
+    /// The (respond_by, resolve_by) of an appeal of `colour` whose cadre is told at `from`.
+    /// The clock starts when the alert can go, not when the text arrived: a green appeal filed
+    /// at 22:30 is alerted at 07:00 and its two hours to respond run from then, so the cadre
+    /// is never handed an appeal together with its overdue escalation. Red alerts ignore the
+    /// quiet hours, so a red clock starts at once.
+    pub fn deadlines(&self, colour: Colour, from: DateTime<Utc>) -> (i64, i64) {
+        let start = self.send_at(from, colour == Colour::Red).timestamp_millis();
+        let limits = self.policy.colours.get(colour);
+        (
+            start + millis(limits.respond),
+            start + millis(limits.resolve),
+        )
+    }
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The first instant at or after `now` outside the quiet window (start inclusive, end
@@ -172,7 +190,8 @@ pub enum Action {
     Transfer { to: String },
     /// 上报: to the town office.
     Escalate,
-    /// 分类: a new colour; deadlines are recomputed from the filing time.
+    /// 分类: a new colour; deadlines are recomputed from the filing time (from the morning for
+    /// one filed in the quiet hours that is not red, see [`Ctx::deadlines`]).
     Regrade { colour: Colour },
     /// Back to work after resolution (admins; a bad rating does this by itself).
     Reopen { text: String },
@@ -536,7 +555,7 @@ pub async fn apply_in(
                 .filter(|c| c.role != CadreRole::Inspector)
                 .ok_or_else(|| ActionError::BadArgument(format!("名录中没有干部“{}”", to.trim())))?
                 .clone();
-            let limits = ctx.policy.colours.get(a.colour);
+            let (respond_by, _) = ctx.deadlines(a.colour, now);
             let new_status = if a.status == "reopened" {
                 "reopened"
             } else {
@@ -549,7 +568,7 @@ pub async fn apply_in(
             .bind(new_status)
             .bind(&target.phone)
             .bind(&target.name)
-            .bind(ms + limits.respond.as_millis() as i64)
+            .bind(respond_by)
             .bind(ms)
             .bind(a.id)
             .execute(&mut **tx)
@@ -613,13 +632,14 @@ pub async fn apply_in(
             summary = format!("诉求{}已上报{}。", a.number, names.join("、"));
         }
         Action::Regrade { colour: c } => {
-            let limits = ctx.policy.colours.get(c);
+            // From when the first alert could go under the new colour, as at filing.
+            let (respond_by, resolve_by) = ctx.deadlines(c, crate::store::from_millis(a.filed_at));
             sqlx::query(&store.sql(
                 "UPDATE appeals SET colour = ?, respond_by = ?, resolve_by = ?, updated_at = ? WHERE id = ?",
             ))
             .bind(c.as_str())
-            .bind(a.filed_at + limits.respond.as_millis() as i64)
-            .bind(a.filed_at + limits.resolve.as_millis() as i64)
+            .bind(respond_by)
+            .bind(resolve_by)
             .bind(ms)
             .bind(a.id)
             .execute(&mut **tx)
@@ -682,13 +702,13 @@ pub(crate) async fn reopen(
 ) -> StoreResult<()> {
     let a = w.a;
     let ms = w.now.timestamp_millis();
-    let limits = w.ctx.policy.colours.get(a.colour);
+    let (respond_by, resolve_by) = w.ctx.deadlines(a.colour, w.now);
     sqlx::query(&w.store.sql(
         "UPDATE appeals SET status = 'reopened', step = 'supervision', survey_state = NULL, respond_by = ?, \
          resolve_by = ?, updated_at = ? WHERE id = ?",
     ))
-    .bind(ms + limits.respond.as_millis() as i64)
-    .bind(ms + limits.resolve.as_millis() as i64)
+    .bind(respond_by)
+    .bind(resolve_by)
     .bind(ms)
     .bind(a.id)
     .execute(&mut **tx)

@@ -63,8 +63,9 @@ pub async fn dispatch(
         },
         Intent::NotCadre(_) => unreachable_cadre(store, tx, m, &sig, now).await,
         Intent::Malformed { expected } => {
+            log_refusal(store, tx, m, "命令格式不对", now).await?;
             reply(store, tx, m, None, &msg::malformed(expected), now).await?;
-            Ok(Handled::Answered)
+            Ok(Handled::Refused)
         }
         Intent::Unknown => {
             reply(store, tx, m, None, &msg::unknown_command(), now).await?;
@@ -106,6 +107,7 @@ pub async fn dispatch(
         Intent::Rating(score) => {
             let (rated, appeal, text) = answer(store, tx, ctx, m.phone, score, now).await?;
             let text = if rated == Rated::NoSurvey {
+                log_refusal(store, tx, m, "没有待评价的诉求", now).await?;
                 msg::no_pending_survey(&sig)
             } else {
                 text
@@ -129,6 +131,33 @@ async fn unreachable_cadre(
     Ok(Handled::Refused)
 }
 
+/// Refusal reasons that start a `refused` event's text; [`WRONG_PIN`] ones are counted for the
+/// lockout, so they must stay distinct from the others.
+const WRONG_PIN: &str = "PIN错误";
+const MISSING_PIN: &str = "缺少PIN";
+const LOCKED_OUT: &str = "命令暂停（PIN错误次数过多）";
+
+/// Wrong PINs from one phone within [`PIN_WINDOW_MS`] that lock its cadre commands.
+pub const PIN_LOCK_AFTER: i64 = 5;
+pub const PIN_WINDOW_MS: i64 = 3_600_000;
+
+/// The text with every PIN (`#` and digits, the shape cadres append to a command) masked, for
+/// the event log and the log lines: a PIN written down is a PIN anyone with the database has.
+fn redact_pin(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '#' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push_str("****");
+        }
+    }
+    out
+}
+
 async fn log_refusal(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
@@ -147,11 +176,35 @@ async fn log_refusal(
             channel: "sms",
             step: Step::Supervision.as_str(),
             kind: "refused",
-            text: &format!("{why}：{}", m.text),
+            text: &format!("{why}：{}", redact_pin(m.text)),
         },
     )
     .await?;
     Ok(())
+}
+
+/// Wrong PINs sent from `phone` in the hour before `now`, from the event log, so the count
+/// holds across restarts and across daemons sharing the database. The phone is matched in
+/// the forms a network may give it (+86..., national).
+async fn recent_wrong_pins(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<i64> {
+    let nat = national(phone);
+    let n: i64 = sqlx::query_scalar(&store.sql(
+        "SELECT COUNT(*) FROM events WHERE actor IN (?, ?, ?) AND kind = 'refused' \
+         AND at > ? AND text LIKE ?",
+    ))
+    .bind(phone)
+    .bind(format!("+86{nat}"))
+    .bind(nat)
+    .bind(now.timestamp_millis() - PIN_WINDOW_MS)
+    .bind(format!("{WRONG_PIN}：%"))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n)
 }
 
 /// The appeals a cadre is working on: assigned to them, or of their village.
@@ -186,10 +239,25 @@ async fn cadre_command(
     now: DateTime<Utc>,
 ) -> Result<Handled> {
     if let Some(pin) = &cadre.pin {
-        if c.pin.as_deref() != Some(pin.as_str()) {
-            log_refusal(store, tx, m, "PIN错误或缺少PIN", now).await?;
-            reply(store, tx, m, None, msg::WRONG_PIN, now).await?;
+        // Checked before the PIN, so a locked phone learns nothing from further guesses, the
+        // right one included.
+        if recent_wrong_pins(store, tx, m.phone, now).await? >= PIN_LOCK_AFTER {
+            log_refusal(store, tx, m, LOCKED_OUT, now).await?;
+            reply(store, tx, m, None, msg::PIN_LOCKED, now).await?;
             return Ok(Handled::Refused);
+        }
+        match c.pin.as_deref() {
+            Some(given) if given == pin.as_str() => {}
+            given => {
+                let why = if given.is_some() {
+                    WRONG_PIN
+                } else {
+                    MISSING_PIN
+                };
+                log_refusal(store, tx, m, why, now).await?;
+                reply(store, tx, m, None, msg::WRONG_PIN, now).await?;
+                return Ok(Handled::Refused);
+            }
         }
     }
     let number = match &c.target {
@@ -276,4 +344,20 @@ fn list_text(open: &[actions::Appeal]) -> String {
         String::new()
     };
     format!("待办{}件：{}{more}", open.len(), items.join("；"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_are_masked() {
+        assert_eq!(redact_pin("JS002#1234"), "JS002#****");
+        assert_eq!(
+            redact_pin("HF20220713002#98765 明天#来"),
+            "HF20220713002#**** 明天#来"
+        );
+        assert_eq!(redact_pin("#"), "#");
+        assert_eq!(redact_pin("玉米倒了"), "玉米倒了");
+    }
 }

@@ -33,10 +33,13 @@ impl FilingPolicy {
             .unwrap_or_else(|| ("其他".to_string(), Colour::Green))
     }
 
+    /// The acknowledgement with this policy's signature. Rendered by the same single-pass
+    /// function `check-config` measures, so a signature containing "{number}" is kept as typed.
     pub fn render_ack(&self, number: &str) -> String {
-        self.ack_template
-            .replace("{signature}", &self.signature)
-            .replace("{number}", number)
+        crate::config::Templates {
+            ack: self.ack_template.clone(),
+        }
+        .render_ack(&self.signature, number)
     }
 }
 
@@ -137,4 +140,39 @@ pub async fn file_appeal(
         colour,
         category,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(signature: &str) -> FilingPolicy {
+        FilingPolicy {
+            tz: chrono_tz::Asia::Shanghai,
+            signature: signature.into(),
+            ack_template: crate::config::DEFAULT_ACK.into(),
+            colours: Colours::default(),
+            rules: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn ack_keeps_a_placeholder_inside_the_signature() {
+        let p = policy("【{number}村】");
+        assert_eq!(
+            p.render_ack("20220713002"),
+            crate::config::Templates {
+                ack: p.ack_template.clone()
+            }
+            .render_ack("【{number}村】", "20220713002")
+        );
+        assert!(p.render_ack("20220713002").starts_with("【{number}村】"));
+    }
+
+    #[test]
+    fn ack_says_received_not_accepted() {
+        let ack = policy("【村委会】").render_ack("20220713002");
+        assert!(ack.contains("已收到"), "{ack}");
+        assert!(!ack.contains("受理"), "no cadre has accepted it yet: {ack}");
+    }
 }

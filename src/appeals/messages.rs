@@ -211,3 +211,7 @@ pub fn refused_not_cadre(sig: &str) -> String {
 }
 
 pub const WRONG_PIN: &str = "PIN不对或缺少PIN，命令未执行。格式：JS002#1234";
+
+/// After five wrong PINs in an hour (see `commands::PIN_LOCK_AFTER`).
+pub const PIN_LOCKED: &str =
+    "PIN连续错误次数过多，本号码的干部命令暂停1小时。如非本人操作，请联系镇政府。";

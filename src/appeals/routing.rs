@@ -2,14 +2,16 @@
 //! an appeal they just started, or a new appeal routed to the cadre who handles its village and
 //! category (with the town office alerted at once for red ones).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
 use super::actions::{row_to_appeal, Actor, Appeal, Ctx, Writer, APPEAL_COLUMNS};
+use super::events::{append_event, NewEvent};
 use super::messages as msg;
-use super::{file_appeal, mask_phone, Filed, NewAppeal, Step};
+use super::{file_appeal, mask_phone, Filed, FilingPolicy, NewAppeal, Step};
 use crate::config::Colour;
 use crate::directory::CadreRole;
 use crate::outbox::{enqueue, NewSms};
@@ -186,10 +188,10 @@ pub async fn incoming_text(
         return Ok(TextOutcome::Appended(a.number.clone()));
     }
     let village = village_of(store, tx, ctx, m, now).await?;
-    let filed = file_appeal(
+    let filed = file_and_route(
         store,
         tx,
-        &ctx.policy,
+        ctx,
         NewAppeal {
             phone: m.phone,
             modem: m.modem,
@@ -198,19 +200,103 @@ pub async fn incoming_text(
             received_at: m.received_at,
             now,
         },
+        None,
     )
     .await?;
-    route_new(store, tx, ctx, &filed, now).await?;
     Ok(TextOutcome::Filed(filed))
+}
+
+/// A category chosen by the filing client (an Open311 service) instead of the text rules.
+#[derive(Debug, Clone, Copy)]
+pub struct ChosenCategory<'a> {
+    /// Recorded as the actor of the event, e.g. "open311".
+    pub by: &'a str,
+    pub channel: &'static str,
+    pub category: &'a str,
+    pub colour: Colour,
+}
+
+/// Files a new appeal and routes it, in the caller's transaction: the one way every channel
+/// (SMS intake, Open311, the API) files, so no appeal is left without its cadre, its alerts
+/// (the town office at once for red), its village's acknowledgement, or deadlines that run
+/// from when its cadre can be told ([`Ctx::deadlines`]).
+pub async fn file_and_route(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    ctx: &Ctx,
+    a: NewAppeal<'_>,
+    chosen: Option<ChosenCategory<'_>>,
+) -> Result<Filed> {
+    let now = a.now;
+    // The acknowledgement is the villager's first word from us: in their village's name when
+    // the village is known. The policy is copied only for villages with their own signature.
+    let sig = ctx.signature(a.village);
+    let policy = if sig == ctx.policy.signature {
+        Cow::Borrowed(&ctx.policy)
+    } else {
+        Cow::Owned(FilingPolicy {
+            signature: sig,
+            ..ctx.policy.clone()
+        })
+    };
+    let mut filed = file_appeal(store, tx, &policy, a).await?;
+    let mut regraded = false;
+    if let Some(c) = chosen {
+        if c.category != filed.category || c.colour != filed.colour {
+            sqlx::query(&store.sql("UPDATE appeals SET category = ?, colour = ? WHERE id = ?"))
+                .bind(c.category)
+                .bind(c.colour.as_str())
+                .bind(filed.id)
+                .execute(&mut **tx)
+                .await?;
+            append_event(
+                store,
+                tx,
+                NewEvent {
+                    appeal_id: Some(filed.id),
+                    at: now.timestamp_millis(),
+                    actor: c.by,
+                    channel: c.channel,
+                    step: Step::Collection.as_str(),
+                    kind: "regraded",
+                    text: &format!(
+                        "{}（{}）→{}（{}），由{}指定",
+                        filed.category,
+                        filed.colour.chinese(),
+                        c.category,
+                        c.colour.chinese(),
+                        c.by
+                    ),
+                },
+            )
+            .await?;
+            filed.category = c.category.to_string();
+            filed.colour = c.colour;
+            regraded = true;
+        }
+    }
+    let (respond_by, resolve_by) = ctx.deadlines(filed.colour, now);
+    // file_appeal counted from now; rewritten only when the clock starts later or the colour
+    // changed, so the common daytime filing costs no extra statement.
+    if regraded || ctx.send_at(now, filed.colour == Colour::Red) != now {
+        sqlx::query(&store.sql("UPDATE appeals SET respond_by = ?, resolve_by = ? WHERE id = ?"))
+            .bind(respond_by)
+            .bind(resolve_by)
+            .bind(filed.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    route_new(store, tx, ctx, &filed, now).await?;
+    Ok(filed)
 }
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Assigns a freshly filed appeal to its cadre and sends the alerts. Also for appeals filed
-/// through the API.
-pub async fn route_new(
+/// Assigns a freshly filed appeal to its cadre and sends the alerts; called by
+/// [`file_and_route`], which every filing path goes through.
+async fn route_new(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     ctx: &Ctx,

@@ -5,7 +5,7 @@ use super::{Colour, Rule};
 
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
 pub const DEFAULT_SIGNATURE: &str = "【村委会】";
-pub const DEFAULT_ACK: &str = "{signature}您的诉求已受理，编号{number}，回复CX{number}查询进度。";
+pub const DEFAULT_ACK: &str = "{signature}您的诉求已收到，编号{number}，回复CX{number}查询进度。";
 
 /// (pattern, category, colour), tried in order.
 ///

@@ -11,16 +11,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
+use crate::appeals::actions::{after_quiet, load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
 use crate::appeals::{messages as msg, Step};
 use crate::clock::Clock;
 use crate::config::{Colour, Config};
 use crate::directory::{CadreRole, DirectoryHandle};
 use crate::store::leader::Leader;
-use crate::store::{Result, Store};
+use crate::store::{from_millis, Result, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SchedulerSettings {
@@ -70,13 +71,14 @@ pub struct Deadlines<'a> {
     pub resolve_by: Option<i64>,
 }
 
-/// Pure: what is due for an appeal at `now` (ms), with the lead time of each reminder.
-/// A reminder is due from `deadline - lead` until the deadline; escalation from the deadline
-/// on. The response deadline counts only until someone accepts.
+/// Pure: what is due for an appeal at `now` (ms); `remind_from(kind, deadline)` says when
+/// each reminder becomes due ([`remind_from`]). A reminder is due from then until the
+/// deadline; escalation from the deadline on. The response deadline counts only until someone
+/// accepts.
 pub fn due(
     d: Deadlines<'_>,
     now: i64,
-    remind_lead: impl Fn(DueKind) -> i64,
+    remind_from: impl Fn(DueKind, i64) -> i64,
 ) -> Vec<(DueKind, i64)> {
     let mut out = Vec::new();
     if !OPEN_STATUSES.contains(&d.status) {
@@ -86,7 +88,7 @@ pub fn due(
         if let Some(t) = deadline {
             if now >= t {
                 out.push((escalate, t));
-            } else if now >= t - remind_lead(remind) {
+            } else if now >= remind_from(remind, t) {
                 out.push((remind, t));
             }
         }
@@ -104,6 +106,46 @@ pub fn due(
         DueKind::EscalateResolve,
     );
     out
+}
+
+/// Pure: when the reminder for `deadline` (ms) becomes due, `lead` ms before it. A non-urgent
+/// reminder would be held through the quiet hours (see [`after_quiet`]) and then reach the
+/// cadre with the escalation of the same deadline; one that would fall in them goes `lead`
+/// before they begin instead (the evening before a 07:00 deadline).
+pub fn remind_from(
+    deadline: i64,
+    lead: i64,
+    urgent: bool,
+    tz: Tz,
+    quiet: (NaiveTime, NaiveTime),
+) -> i64 {
+    let at = deadline - lead;
+    if urgent {
+        return at;
+    }
+    let t = from_millis(at);
+    if after_quiet(t, tz, quiet) == t {
+        return at;
+    }
+    let local = t.with_timezone(&tz).naive_local();
+    let mut begins = local.date().and_time(quiet.0);
+    if begins > local {
+        begins -= chrono::Duration::days(1);
+    }
+    // China keeps no daylight saving: the local start exists exactly once.
+    tz.from_local_datetime(&begins)
+        .earliest()
+        .map_or(at, |b| b.timestamp_millis() - lead)
+}
+
+/// How long the quiet hours last (0 when there are none).
+fn quiet_len((start, end): (NaiveTime, NaiveTime)) -> i64 {
+    let d = (end - start).num_milliseconds();
+    if d < 0 {
+        d + 24 * 3_600_000
+    } else {
+        d
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -153,12 +195,24 @@ impl Scheduler {
         ms(self.settings.remind_before).min(ms(window) / 2)
     }
 
+    /// Red reminders, like red alerts, go in the quiet hours.
+    fn remind_from(&self, colour: Colour, kind: DueKind, deadline: i64) -> i64 {
+        remind_from(
+            deadline,
+            self.lead(colour, kind),
+            colour == Colour::Red,
+            self.config.time_zone,
+            self.config.quiet_hours,
+        )
+    }
+
     /// Does all work due at `now`, once.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<TickReport> {
         let ctx = Ctx::new(&self.config, self.directory.current());
         let store = &self.store;
         let now_ms = now.timestamp_millis();
-        let horizon = now_ms + ms(self.settings.remind_before);
+        // Reminders moved before the quiet hours are due that much earlier.
+        let horizon = now_ms + ms(self.settings.remind_before) + quiet_len(self.config.quiet_hours);
         let mut report = TickReport::default();
         let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
             "SELECT id, number, status, colour, respond_by, resolve_by FROM appeals \
@@ -178,7 +232,7 @@ impl Scheduler {
                     resolve_by,
                 },
                 now_ms,
-                |k| self.lead(colour, k),
+                |k, t| self.remind_from(colour, k, t),
             );
             for (kind, deadline) in items {
                 if self
@@ -273,7 +327,7 @@ impl Scheduler {
                 resolve_by: a.resolve_by,
             },
             now.timestamp_millis(),
-            |k| self.lead(a.colour, k),
+            |k, t| self.remind_from(a.colour, k, t),
         );
         if a.id != id || !still.contains(&(kind, deadline)) {
             tx.rollback().await?;
@@ -456,7 +510,7 @@ mod tests {
 
     #[test]
     fn due_table() {
-        let lead = |_| 30 * MIN;
+        let lead = |_, t| t - 30 * MIN;
         let d = |status, respond_by, resolve_by| Deadlines {
             status,
             colour: Colour::Yellow,
@@ -481,5 +535,33 @@ mod tests {
             vec![(DueKind::EscalateResolve, 72 * 60 * MIN)]
         );
         assert_eq!(due(d("resolved", r, z), 100 * 60 * MIN, lead), vec![]);
+    }
+
+    #[test]
+    fn reminders_that_would_wait_out_the_night_go_the_evening_before() {
+        use chrono_tz::Asia::Shanghai;
+        let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let at = |d, h, m| {
+            Shanghai
+                .with_ymd_and_hms(2022, 7, d, h, m, 0)
+                .unwrap()
+                .timestamp_millis()
+        };
+        let q = (hm(22, 0), hm(7, 0));
+        let r = |deadline, urgent| remind_from(deadline, 30 * MIN, urgent, Shanghai, q);
+        assert_eq!(r(at(14, 9, 0), false), at(14, 8, 30));
+        assert_eq!(r(at(15, 7, 0), false), at(14, 21, 30));
+        assert_eq!(r(at(14, 23, 0), false), at(14, 21, 30));
+        assert_eq!(r(at(15, 7, 20), false), at(14, 21, 30));
+        assert_eq!(r(at(15, 7, 30), false), at(15, 7, 0));
+        assert_eq!(r(at(15, 7, 0), true), at(15, 6, 30), "red is not held");
+        let none = (hm(0, 0), hm(0, 0));
+        assert_eq!(
+            remind_from(at(15, 7, 0), 30 * MIN, false, Shanghai, none),
+            at(15, 6, 30)
+        );
+        assert_eq!(quiet_len(q), 9 * 60 * MIN);
+        assert_eq!(quiet_len(none), 0);
+        assert_eq!(quiet_len((hm(12, 0), hm(14, 0))), 120 * MIN);
     }
 }

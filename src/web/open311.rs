@@ -17,7 +17,9 @@ use warp::{Filter, Reply};
 
 use super::dashboard::local_rfc3339;
 use super::{auth, session, with_web, Web};
-use crate::appeals::{file_appeal, NewAppeal};
+use crate::appeals::actions::Ctx;
+use crate::appeals::routing::{file_and_route, ChosenCategory};
+use crate::appeals::NewAppeal;
 use crate::config::{Colour, Config};
 use crate::store::Store;
 
@@ -616,14 +618,17 @@ async fn post_request(
             "phone is required (optional + and 5 to 15 digits): the gateway answers the villager by SMS",
         ));
     }
-    // address_id names the village when it is one of ours; the ack goes out on its modem.
+    // address_id names the village when it is one of ours (a modem's or the directory's);
+    // the ack goes out on its modem.
+    let directory = w.shared.directory.current();
     let village = p
         .get("address_id")
         .filter(|v| {
-            config
-                .modems
-                .iter()
-                .any(|m| m.village.as_deref() == Some(v.as_str()))
+            directory.village(v).is_some()
+                || config
+                    .modems
+                    .iter()
+                    .any(|m| m.village.as_deref() == Some(v.as_str()))
         })
         .cloned()
         .or_else(|| config.modems.iter().find_map(|m| m.village.clone()));
@@ -636,13 +641,15 @@ async fn post_request(
         .unwrap_or_else(|| "api".to_string());
     let store = &w.shared.store;
     let now = w.shared.clock.now();
-    let policy = crate::daemon::filing_policy(&config);
+    let ctx = Ctx::new(&config, directory);
     let filed = async {
         let mut tx = store.pool().begin().await?;
-        let filed = file_appeal(
+        // Filed and routed like an SMS; the client chose the service, which sets the category
+        // and, with it, the colour and deadlines that the text alone would have given.
+        let filed = file_and_route(
             store,
             &mut tx,
-            &policy,
+            &ctx,
             NewAppeal {
                 phone,
                 modem: &modem,
@@ -651,33 +658,24 @@ async fn post_request(
                 received_at: now,
                 now,
             },
+            Some(ChosenCategory {
+                by: "open311",
+                channel: "api",
+                category: &category,
+                colour,
+            }),
         )
         .await?;
-        // The client chose the service: it sets the category and, with it, the colour and
-        // deadlines that the text alone would have given.
-        if filed.category != category || filed.colour != colour {
-            let limits = config.colours.get(colour);
-            let now_ms = now.timestamp_millis();
-            sqlx::query(&store.sql(
-                "UPDATE appeals SET category = ?, colour = ?, respond_by = ?, resolve_by = ? WHERE id = ?",
-            ))
-            .bind(&category)
-            .bind(colour.as_str())
-            .bind(now_ms + limits.respond.as_millis() as i64)
-            .bind(now_ms + limits.resolve.as_millis() as i64)
-            .bind(filed.id)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok::<_, crate::store::StoreError>(filed)
     }
     .await
     .map_err(|e| storage(e, f))?;
     w.shared.outbox_wake.notify();
+    // Received, not accepted: only a cadre accepts an appeal.
     let body = json!([{
         "service_request_id": filed.number,
-        "service_notice": format!("{}已受理，编号{}", config.signature, filed.number),
+        "service_notice": format!("{}已收到，编号{}", ctx.signature(village.as_deref()), filed.number),
         "account_id": null,
     }]);
     Ok(render(f, "service_requests", &body))
