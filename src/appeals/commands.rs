@@ -141,23 +141,6 @@ const LOCKED_OUT: &str = "命令暂停（PIN错误次数过多）";
 pub const PIN_LOCK_AFTER: i64 = 5;
 pub const PIN_WINDOW_MS: i64 = 3_600_000;
 
-/// The text with every PIN (`#` and digits, the shape cadres append to a command) masked, for
-/// the event log and the log lines: a PIN written down is a PIN anyone with the database has.
-fn redact_pin(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c == '#' && chars.peek().is_some_and(char::is_ascii_digit) {
-            while chars.peek().is_some_and(char::is_ascii_digit) {
-                chars.next();
-            }
-            out.push_str("****");
-        }
-    }
-    out
-}
-
 async fn log_refusal(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
@@ -176,7 +159,7 @@ async fn log_refusal(
             channel: "sms",
             step: Step::Supervision.as_str(),
             kind: "refused",
-            text: &format!("{why}：{}", redact_pin(m.text)),
+            text: &format!("{why}：{}", crate::intake::redact_pin(m.text)),
         },
     )
     .await?;
@@ -344,20 +327,4 @@ fn list_text(open: &[actions::Appeal]) -> String {
         String::new()
     };
     format!("待办{}件：{}{more}", open.len(), items.join("；"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pins_are_masked() {
-        assert_eq!(redact_pin("JS002#1234"), "JS002#****");
-        assert_eq!(
-            redact_pin("HF20220713002#98765 明天#来"),
-            "HF20220713002#**** 明天#来"
-        );
-        assert_eq!(redact_pin("#"), "#");
-        assert_eq!(redact_pin("玉米倒了"), "玉米倒了");
-    }
 }

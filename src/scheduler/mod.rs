@@ -298,6 +298,8 @@ impl Scheduler {
     ) -> Result<bool> {
         let store = &self.store;
         let mut tx = store.pool().begin().await?;
+        // The one lock order (events.rs): chain first, then the appeal row, as intake does.
+        crate::appeals::events::lock_chain(store, &mut tx).await?;
         let key = format!("{}:{id}:{deadline}", kind.key());
         if !self
             .claim(
@@ -439,6 +441,7 @@ impl Scheduler {
     ) -> Result<bool> {
         let store = &self.store;
         let mut tx = store.pool().begin().await?;
+        crate::appeals::events::lock_chain(store, &mut tx).await?;
         let key = format!("survey_reminder:{id}");
         let now_ms = now.timestamp_millis();
         if !self
