@@ -7,8 +7,8 @@
 //!    rows done. Every step can be re-run after a crash; none files twice.
 
 mod assemble;
-mod process;
 mod poison;
+mod process;
 mod receipt;
 
 pub use assemble::{assemble, Part};

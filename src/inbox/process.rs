@@ -397,9 +397,9 @@ async fn record_late(
     let mut tx = store.pool().begin().await?;
     let recorded = async {
         let message_id = insert_message(store, &mut tx, ids, &m).await?;
-        sqlx::query(&store.sql(
-            "UPDATE messages SET kind = 'late-part', appeal_id = ? WHERE id = ?",
-        ))
+        sqlx::query(
+            &store.sql("UPDATE messages SET kind = 'late-part', appeal_id = ? WHERE id = ?"),
+        )
         .bind(appeal_id)
         .bind(message_id)
         .execute(&mut *tx)

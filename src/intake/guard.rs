@@ -169,7 +169,10 @@ mod tests {
 
     #[test]
     fn alphanumeric_type_wins_over_digits() {
-        assert_eq!(sender_kind_typed("13900000001", 5), SenderKind::Alphanumeric);
+        assert_eq!(
+            sender_kind_typed("13900000001", 5),
+            SenderKind::Alphanumeric
+        );
         assert_eq!(sender_kind_typed("13900000001", 0), SenderKind::Mobile);
         assert_eq!(sender_kind_typed("+8613900000001", 1), SenderKind::Mobile);
         assert_eq!(
