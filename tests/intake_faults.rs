@@ -332,7 +332,7 @@ async fn same_reference(backend: Backend) {
     sim.receive_pdu(&b[0]);
     sim.receive_pdu(&b[1]);
     wait_appeals(&store, 1, 30).await;
-    assert_eq!(appeal_texts(&store).await, [second.clone()]);
+    assert_eq!(appeal_texts(&store).await, [second]);
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM inbox WHERE state = 'part'").await,
         1,
