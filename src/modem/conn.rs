@@ -88,6 +88,11 @@ impl Conn {
         }
     }
 
+    /// Drops every queued URC that matches (the rest of a boot's announcements).
+    pub fn drop_urcs(&mut self, f: impl Fn(&Urc) -> bool) {
+        self.urcs.retain(|u| !f(u));
+    }
+
     /// Reads once from the port into the framer. Cancel-safe: a cancelled read consumed nothing.
     pub async fn read_more(&mut self) -> Result<(), CmdError> {
         let n = self.port.read(&mut self.buf[..]).await?;
@@ -360,7 +365,10 @@ mod tests {
             Err(CmdError::Timeout(..))
         ));
         assert!(conn.resync(Duration::from_secs(2), 3).await.unwrap());
-        let lines = conn.command("AT+CMGR=2", Duration::from_secs(2)).await.unwrap();
+        let lines = conn
+            .command("AT+CMGR=2", Duration::from_secs(2))
+            .await
+            .unwrap();
         assert!(lines.iter().any(|l| l == "BBBB"), "{lines:?}");
         assert!(!lines.iter().any(|l| l == "AAAA"), "{lines:?}");
         fake.await.unwrap();

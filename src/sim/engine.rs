@@ -1768,7 +1768,10 @@ mod tests {
         assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), "\r\n+CMS ERROR: 321\r\n");
         assert_eq!(e.stored_reports(), 1);
         assert_eq!(e.stored_count(), 0);
-        assert_eq!(say(&mut e, t, "AT+CPMS=\"SR\"\r"), "\r\n+CPMS: 1,10\r\n\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CPMS=\"SR\"\r"),
+            "\r\n+CPMS: 1,10\r\n\r\nOK\r\n"
+        );
         assert!(say(&mut e, t, "AT+CMGR=1\r").starts_with("\r\n+CMGR: 0,,"));
         assert_eq!(say(&mut e, t, "AT+CMGD=1\r"), "\r\nOK\r\n");
         assert_eq!(e.stored_reports(), 0);
@@ -1867,7 +1870,10 @@ mod tests {
             echo: false,
             ..EngineConfig::default()
         });
-        assert_eq!(say(&mut e, t, "AT+CPIN=\"0000\"\r"), "\r\n+CME ERROR: 16\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"0000\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
         assert!(say(&mut e, t, "AT+CPINR=\"SIM PIN\"\r").contains("+CPINR: SIM PIN,2,3"));
         e.reboot();
         say(&mut e, t, "ATE0\r");
@@ -1881,7 +1887,10 @@ mod tests {
         e.reboot();
         say(&mut e, t, "ATE0\r");
         assert!(say(&mut e, t, "AT+CPIN?\r").contains("+CPIN: SIM PUK"));
-        assert_eq!(say(&mut e, t, "AT+CPIN=\"1234\"\r"), "\r\n+CME ERROR: 16\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"1234\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
         assert_eq!(e.pin_entries(), ["0000", "0000", "0000", "1234"]);
     }
 
@@ -1900,7 +1909,10 @@ mod tests {
             "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n\r\n+QIND: SMS DONE\r\n"
         );
         // Echo is back, text mode is back, +CNMI is back to "no indications".
-        assert_eq!(say(&mut e, t, "AT+CMGF?\r"), "AT+CMGF?\r\n\r\n+CMGF: 1\r\n\r\nOK\r\n");
+        assert_eq!(
+            say(&mut e, t, "AT+CMGF?\r"),
+            "AT+CMGF?\r\n\r\n+CMGF: 1\r\n\r\nOK\r\n"
+        );
         say(&mut e, t, "ATE0\r");
         assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), "\r\n+CMS ERROR: 302\r\n");
         assert!(say(&mut e, t, "AT+CNMI?\r").contains("+CNMI: 0,0,0,0,0"));
@@ -1942,8 +1954,14 @@ mod tests {
         });
         e.refuse_prompts(1);
         let p = &submit("+8613800000001", "ok", false)[0];
-        assert_eq!(say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)), "\r\nOK\r\n");
-        assert_eq!(say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)), "\r\n> ");
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\n> "
+        );
         assert!(say(&mut e, t, &format!("{}\x1a", p.hex)).contains("+CMGS: 0"));
         assert_eq!(e.sent().len(), 1);
     }
