@@ -276,7 +276,13 @@ pub async fn run(
             inbox_wake: inbox_wake.clone(),
             shutdown: shutdown.clone(),
         };
-        let (handle, join) = modem::spawn(modem_settings(m), ctx);
+        let (handle, join) = modem::spawn(
+            ModemSettings {
+                config_file: Some(config.source.clone()),
+                ..modem_settings(m)
+            },
+            ctx,
+        );
         tasks.push((format!("modem {}", m.name), join));
         let sender = SenderContext {
             store: store.clone(),

@@ -26,6 +26,10 @@ pub enum CmdError {
     Error,
     #[error("unexpected result {0:?}")]
     Unexpected(FinalResult),
+    /// A final result where AT+CMGS's `> ` belonged: a refusal, or a late answer to an
+    /// earlier command. Nothing was sent.
+    #[error("AT+CMGS answered {0:?} instead of the `> ` prompt; nothing sent")]
+    NoPrompt(FinalResult),
 }
 
 impl CmdError {
@@ -44,6 +48,11 @@ impl CmdError {
         matches!(self, CmdError::Closed | CmdError::Io(_))
     }
 }
+
+/// The resynchronisation probe (see `Conn::resync`).
+const PROBE: &str = "AT+CSCS?";
+/// How long the line must stay silent before a resynchronisation counts as done.
+const QUIET: Duration = Duration::from_millis(300);
 
 pub struct Conn {
     port: Box<dyn Port>,
@@ -77,6 +86,11 @@ impl Conn {
         } else {
             None
         }
+    }
+
+    /// Drops every queued URC that matches (the rest of a boot's announcements).
+    pub fn drop_urcs(&mut self, f: impl Fn(&Urc) -> bool) {
+        self.urcs.retain(|u| !f(u));
     }
 
     /// Reads once from the port into the framer. Cancel-safe: a cancelled read consumed nothing.
@@ -156,6 +170,47 @@ impl Conn {
         }
     }
 
+    /// After a timeout the abandoned command's answer may still come, and must not be taken
+    /// for the next command's (a late +CMGR taken as the next index's would get the wrong
+    /// message deleted). Probes with `AT+CSCS?`, whose `+CSCS:` line no other command of the
+    /// driver produces, until an answer carries that line (answers come in order, so what
+    /// came before it is stale), then drains until the line has been quiet for a moment.
+    /// False when no probe got its own answer within `attempts`.
+    pub async fn resync(&mut self, timeout: Duration, attempts: u32) -> Result<bool, CmdError> {
+        for _ in 0..attempts {
+            match self.command(PROBE, timeout).await {
+                Ok(lines) if lines.iter().any(|l| l.trim_start().starts_with("+CSCS:")) => {
+                    self.drain_quiet(QUIET, timeout).await?;
+                    return Ok(true);
+                }
+                Err(e) if e.is_link_failure() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reads and discards until nothing came for `quiet` (or `max` passed); URCs are kept.
+    async fn drain_quiet(&mut self, quiet: Duration, max: Duration) -> Result<(), CmdError> {
+        let deadline = Instant::now() + max;
+        loop {
+            let until = (Instant::now() + quiet).min(deadline);
+            match tokio::time::timeout_at(until, self.read_more()).await {
+                Ok(r) => {
+                    r?;
+                    self.drain_idle();
+                    if Instant::now() >= deadline {
+                        return Ok(());
+                    }
+                }
+                Err(_) => {
+                    self.drain_idle();
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     /// AT+CMGS in PDU mode: command, "> " prompt, the PDU and Ctrl-Z, then +CMGS: <mr>.
     pub async fn send_pdu(
         &mut self,
@@ -174,7 +229,17 @@ impl Conn {
                 match f {
                     Frame::Prompt => break 'prompt,
                     Frame::Urc(u) => self.urcs.push_back(u),
-                    Frame::Final(r) => return final_to_result(r, Vec::new()).map(|_| 0),
+                    Frame::Final(r) => {
+                        // Never "sent": an OK here is most likely a late answer to an earlier
+                        // command, and the real prompt may still come; ESC cancels it so the
+                        // next command is not taken for PDU text.
+                        let _ = self.write(&[0x1b]).await;
+                        return Err(match r {
+                            FinalResult::CmsError(c) => CmdError::Cms(c),
+                            FinalResult::CmeError(c) => CmdError::Cme(c),
+                            other => CmdError::NoPrompt(other),
+                        });
+                    }
                     Frame::Echo(_) | Frame::Line(_) => {}
                 }
             }
@@ -217,5 +282,95 @@ fn final_to_result(r: FinalResult, lines: Vec<String>) -> Result<Vec<String>, Cm
         FinalResult::CmsError(c) => Err(CmdError::Cms(c)),
         FinalResult::Error | FinalResult::CommandNotSupport => Err(CmdError::Error),
         other => Err(CmdError::Unexpected(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    fn pair() -> (Conn, DuplexStream) {
+        let (ours, modem) = tokio::io::duplex(4096);
+        (Conn::new(Box::new(ours)), modem)
+    }
+
+    /// Reads what the driver wrote until `end` shows up.
+    async fn read_until(modem: &mut DuplexStream, end: &[u8]) -> Vec<u8> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.windows(end.len()).any(|w| w == end) {
+            let n = modem.read(&mut buf).await.expect("read");
+            assert!(n > 0, "driver closed the line");
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn ok_before_the_prompt_is_an_error_and_the_pdu_is_never_written() {
+        for answer in ["\r\nOK\r\n", "\r\nERROR\r\n"] {
+            let (mut conn, mut modem) = pair();
+            let driver = tokio::spawn(async move {
+                let r = conn.send_pdu(3, "00AABBCC", Duration::from_secs(2)).await;
+                (r, conn)
+            });
+            read_until(&mut modem, b"AT+CMGS=3\r").await;
+            modem.write_all(answer.as_bytes()).await.unwrap();
+            let (r, _conn) = driver.await.unwrap();
+            assert!(r.is_err(), "{answer:?} before `> ` taken as sent: {r:?}");
+            // Whatever the driver wrote after the command, it was not the PDU.
+            let mut rest = vec![0u8; 64];
+            let n = tokio::time::timeout(Duration::from_millis(100), modem.read(&mut rest))
+                .await
+                .unwrap_or(Ok(0))
+                .unwrap_or(0);
+            assert!(
+                !rest[..n].windows(8).any(|w| w == b"00AABBCC"),
+                "the PDU went out without a prompt"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_timeout_a_late_answer_is_never_taken_for_the_next_command() {
+        let (mut conn, mut modem) = pair();
+        let fake = tokio::spawn(async move {
+            read_until(&mut modem, b"AT+CMGR=1\r").await;
+            // Busy past the driver's timeout; the probe is already waiting when it answers.
+            read_until(&mut modem, b"AT+CSCS?\r").await;
+            modem
+                .write_all(b"\r\n+CMGR: 0,,1\r\nAAAA\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            modem
+                .write_all(b"\r\n+CSCS: \"GSM\"\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            read_until(&mut modem, b"AT+CSCS?\r").await;
+            modem
+                .write_all(b"\r\n+CSCS: \"GSM\"\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            read_until(&mut modem, b"AT+CMGR=2\r").await;
+            modem
+                .write_all(b"\r\n+CMGR: 0,,1\r\nBBBB\r\n\r\nOK\r\n")
+                .await
+                .unwrap();
+            modem
+        });
+        let t = Duration::from_millis(300);
+        assert!(matches!(
+            conn.command("AT+CMGR=1", t).await,
+            Err(CmdError::Timeout(..))
+        ));
+        assert!(conn.resync(Duration::from_secs(2), 3).await.unwrap());
+        let lines = conn
+            .command("AT+CMGR=2", Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(lines.iter().any(|l| l == "BBBB"), "{lines:?}");
+        assert!(!lines.iter().any(|l| l == "AAAA"), "{lines:?}");
+        fake.await.unwrap();
     }
 }

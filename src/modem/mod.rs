@@ -9,6 +9,7 @@
 
 mod conn;
 pub mod parse;
+pub mod pin;
 mod port;
 mod task;
 
@@ -39,6 +40,8 @@ pub struct ModemSettings {
     pub sweep_interval: Duration,
     pub health_interval: Duration,
     pub init_timeout: Duration,
+    /// The config file `pin` comes from, named when the SIM refuses it.
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 impl ModemSettings {
@@ -53,6 +56,7 @@ impl ModemSettings {
             sweep_interval: Duration::from_secs(300),
             health_interval: Duration::from_secs(60),
             init_timeout: Duration::from_secs(30),
+            config_file: None,
         }
     }
 }
@@ -62,8 +66,14 @@ impl ModemSettings {
 pub struct ModemStatus {
     pub name: String,
     pub device: String,
-    /// connecting | initialising | ready | down
+    /// connecting | initialising | ready | down | needs-operator (a refused PIN, a PUK-locked
+    /// SIM: the task idles until the operator acts, see `task::unlock_sim`)
     pub state: String,
+    /// The SIM said `+CPIN: READY` in this session and has not since asked for a PIN (a reboot
+    /// or a `+CPIN: SIM PIN` URC clears it until the SIM is unlocked again).
+    pub sim_ready: bool,
+    /// The last `+CREG` stat was 1 (home) or 5 (roaming); cleared with `sim_ready`.
+    pub registered: bool,
     pub rssi: Option<u8>,
     pub bars: u8,
     pub operator: Option<String>,
@@ -85,6 +95,12 @@ pub struct ModemStatus {
 impl ModemStatus {
     pub fn is_ready(&self) -> bool {
         self.state == "ready"
+    }
+
+    /// Whether an SMS can go out now: the session is initialised, the SIM unlocked and the
+    /// modem registered on a network.
+    pub fn is_ready_to_send(&self) -> bool {
+        self.is_ready() && self.sim_ready && self.registered
     }
 }
 

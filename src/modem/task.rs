@@ -22,6 +22,8 @@ enum Fault {
     Link(CmdError),
     Silent,
     Init(String),
+    /// Only the operator can fix this (a refused PIN, a PUK-locked SIM): no reconnect loop.
+    NeedsOperator(String),
 }
 
 impl std::fmt::Display for Fault {
@@ -33,6 +35,7 @@ impl std::fmt::Display for Fault {
                 "modem stopped answering ({MAX_TIMEOUTS} commands timed out)"
             ),
             Fault::Init(s) => write!(f, "initialisation failed: {s}"),
+            Fault::NeedsOperator(s) => write!(f, "{s}"),
         }
     }
 }
@@ -66,10 +69,16 @@ pub(super) async fn run(
                     ctx: &ctx,
                     status: &status,
                     timeouts: 0,
+                    timeouts_seen: 0,
                     ready: false,
+                    mem: "SM",
                 };
                 match session.run(&mut rx).await {
                     Ok(()) => break,
+                    Err(Fault::NeedsOperator(why)) => {
+                        idle_until_operator(&name, &why, &ctx, &mut rx, &status).await;
+                        return;
+                    }
                     Err(f) => {
                         if session.ready {
                             // It worked until now: retry soon.
@@ -84,6 +93,8 @@ pub(super) async fn run(
         tracing::warn!(modem = %name, device = %settings.endpoint, attempt, retry_in = ?backoff, "{fault}");
         status.send_modify(|s| {
             s.state = "down".into();
+            s.sim_ready = false;
+            s.registered = false;
             s.error = Some(fault.to_string());
         });
         let until = Instant::now() + backoff;
@@ -103,26 +114,52 @@ pub(super) async fn run(
     status.send_modify(|s| s.state = "stopped".into());
 }
 
+/// A refused PIN or a PUK-locked SIM: "until an operator acts" means until the daemon is
+/// restarted with a changed `pin` (or the refusal cleared, `modem::pin::clear_refusals`).
+/// Reconnecting could only enter the same wrong PIN again, so the task says why once, on its
+/// status and in one log line, and answers senders "not ready" until shutdown.
+async fn idle_until_operator(
+    name: &str,
+    why: &str,
+    ctx: &ModemContext,
+    rx: &mut mpsc::Receiver<Request>,
+    status: &watch::Sender<ModemStatus>,
+) {
+    tracing::error!(modem = %name, "{why}");
+    status.send_modify(|s| {
+        s.state = "needs-operator".into();
+        s.sim_ready = false;
+        s.registered = false;
+        s.error = Some(why.to_string());
+    });
+    loop {
+        tokio::select! {
+            _ = ctx.shutdown.cancelled() => break,
+            req = rx.recv() => match req {
+                None => break,
+                Some(Request::Send { reply, .. }) => { let _ = reply.send(Err(SendError::NotReady)); }
+            },
+        }
+    }
+    status.send_modify(|s| s.state = "stopped".into());
+}
+
 struct Session<'a> {
     conn: Conn,
     settings: &'a ModemSettings,
     ctx: &'a ModemContext,
     status: &'a watch::Sender<ModemStatus>,
     timeouts: u32,
+    /// Every timeout ever, so a batch can tell whether one happened while it ran.
+    timeouts_seen: u64,
     ready: bool,
+    /// The memory chosen at init for reading, deleting and receiving ("SM" or "ME").
+    mem: &'static str,
 }
 
 impl Session<'_> {
     async fn run(&mut self, rx: &mut mpsc::Receiver<Request>) -> Result<(), Fault> {
-        self.status.send_modify(|s| s.state = "initialising".into());
-        self.init().await?;
-        self.ready = true;
-        self.status.send_modify(|s| {
-            s.state = "ready".into();
-            s.error = None;
-        });
-        tracing::info!(modem = %self.settings.name, "modem ready");
-        self.sweep().await?;
+        self.reinit().await?;
         let mut sweep = tokio::time::interval_at(
             Instant::now() + self.settings.sweep_interval,
             self.settings.sweep_interval,
@@ -159,6 +196,26 @@ impl Session<'_> {
         }
     }
 
+    /// (Re-)initialises the session: not ready meanwhile; boot lines that arrived during it
+    /// belong to the same boot and are dropped.
+    async fn reinit(&mut self) -> Result<(), Fault> {
+        self.status.send_modify(|s| {
+            s.state = "initialising".into();
+            s.sim_ready = false;
+            s.registered = false;
+        });
+        self.init().await?;
+        self.conn
+            .drop_urcs(|u| matches!(u, Urc::Ready(_) | Urc::SimStatus(_)));
+        self.ready = true;
+        self.status.send_modify(|s| {
+            s.state = "ready".into();
+            s.error = None;
+        });
+        tracing::info!(modem = %self.settings.name, "modem ready");
+        self.sweep().await
+    }
+
     /// Runs a command; link loss and repeated timeouts end the session, other errors are the
     /// caller's to judge.
     async fn cmd(&mut self, command: &str) -> Result<Result<Vec<String>, CmdError>, Fault> {
@@ -176,18 +233,30 @@ impl Session<'_> {
         match r {
             Err(e) if e.is_link_failure() => Err(Fault::Link(e)),
             Err(CmdError::Timeout(..)) => {
-                self.timeouts += 1;
                 tracing::debug!(modem = %self.settings.name, command, "command timed out");
-                if self.timeouts >= MAX_TIMEOUTS {
-                    Err(Fault::Silent)
-                } else {
-                    Ok(Err(CmdError::Timeout(command.into(), t)))
-                }
+                self.timed_out().await?;
+                Ok(Err(CmdError::Timeout(command.into(), t)))
             }
             other => {
                 self.timeouts = 0;
                 Ok(other)
             }
+        }
+    }
+
+    /// After any timeout the abandoned command's answer may still arrive: resynchronise before
+    /// the next command, so no late answer is taken for another command's.
+    async fn timed_out(&mut self) -> Result<(), Fault> {
+        self.timeouts += 1;
+        self.timeouts_seen += 1;
+        if self.timeouts >= MAX_TIMEOUTS {
+            return Err(Fault::Silent);
+        }
+        match self.conn.resync(self.settings.command_timeout, 3).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Fault::Silent),
+            Err(e) if e.is_link_failure() => Err(Fault::Link(e)),
+            Err(_) => Err(Fault::Silent),
         }
     }
 
@@ -244,12 +313,13 @@ impl Session<'_> {
         self.must("AT+CMGF=0").await?;
         // Read, delete and receive in one memory so +CMTI indexes are readable without switching.
         let mut storage = None;
-        for mem in [
-            "AT+CPMS=\"SM\",\"SM\",\"SM\"",
-            "AT+CPMS=\"ME\",\"ME\",\"ME\"",
-        ] {
-            if let Ok(lines) = self.cmd(mem).await? {
+        for mem in ["SM", "ME"] {
+            if let Ok(lines) = self
+                .cmd(&format!("AT+CPMS=\"{mem}\",\"{mem}\",\"{mem}\""))
+                .await?
+            {
                 storage = lines.iter().find_map(|l| parse::cpms(l));
+                self.mem = mem;
                 break;
             }
         }
@@ -286,6 +356,9 @@ impl Session<'_> {
         self.health().await
     }
 
+    /// Brings the SIM to READY. A PIN is entered at most once per value, ever: a refusal is
+    /// recorded in the database (by modem and PIN hash) and the modem waits for the operator
+    /// (see `idle_until_operator`); with one attempt left, the PIN is not entered at all.
     async fn unlock_sim(&mut self) -> Result<(), Fault> {
         let deadline = Instant::now() + self.settings.init_timeout;
         let mut pin_sent = false;
@@ -300,25 +373,84 @@ impl Session<'_> {
                 Err(e) => return Err(Fault::Init(format!("SIM state unreadable: {e}"))),
             };
             match state.as_str() {
-                "READY" => return Ok(()),
+                "READY" => {
+                    self.status.send_modify(|s| s.sim_ready = true);
+                    if pin_sent {
+                        // The PIN in the config works: older refusals are history.
+                        if let Err(e) =
+                            super::pin::clear_refusals(&self.ctx.store, &self.settings.name).await
+                        {
+                            tracing::warn!(modem = %self.settings.name, error = %e, "cannot clear old PIN refusals");
+                        }
+                    }
+                    return Ok(());
+                }
                 "SIM PIN" if !pin_sent => {
+                    self.status.send_modify(|s| s.sim_ready = false);
                     let Some(pin) = self.settings.pin.clone() else {
-                        return Err(Fault::Init(
-                            "the SIM asks for a PIN: set `pin` in this [[modem]]".into(),
-                        ));
+                        return Err(
+                            self.needs_operator("the SIM asks for a PIN and none is configured")
+                        );
                     };
-                    // Never retried: three wrong PINs lock the SIM behind its PUK.
+                    let refused = match super::pin::is_refused(
+                        &self.ctx.store,
+                        &self.settings.name,
+                        &pin,
+                    )
+                    .await
+                    {
+                        Ok(r) => r,
+                        Err(e) => {
+                            // Unknown: the attempts counter below still guards the last try.
+                            tracing::warn!(modem = %self.settings.name, error = %e, "cannot read PIN refusals");
+                            false
+                        }
+                    };
+                    if refused {
+                        return Err(
+                            self.needs_operator("SIM PIN refused earlier (not entered again)")
+                        );
+                    }
+                    if let Some(left) = self.pin_attempts_left().await? {
+                        if left <= 1 {
+                            return Err(self.needs_operator(&format!(
+                                "the SIM allows {left} more PIN attempt(s); not risking its PUK"
+                            )));
+                        }
+                    }
                     pin_sent = true;
-                    if let Err(e) = self.cmd(&format!("AT+CPIN=\"{pin}\"")).await? {
-                        return Err(Fault::Init(format!(
-                            "the SIM refused the configured PIN ({e}); fix `pin` before it locks"
-                        )));
+                    match self.cmd(&format!("AT+CPIN=\"{pin}\"")).await? {
+                        Ok(_) => {}
+                        // Busy, not refused: the counter is untouched; retried on the next
+                        // connection (the counter check above still guards it).
+                        Err(e) if e.is_transient() => {
+                            return Err(Fault::Init(format!(
+                                "the SIM was busy taking the PIN: {e}"
+                            )));
+                        }
+                        Err(e) => {
+                            let reason = format!("SIM PIN refused ({e})");
+                            if let Err(db) = super::pin::record_refusal(
+                                &self.ctx.store,
+                                &self.settings.name,
+                                &pin,
+                                &reason,
+                                self.ctx.clock.now(),
+                            )
+                            .await
+                            {
+                                tracing::error!(modem = %self.settings.name, error = %db, "cannot record the PIN refusal; this process will still not retry it");
+                            }
+                            return Err(self.needs_operator(&reason));
+                        }
                     }
                 }
                 "SIM PUK" => {
-                    return Err(Fault::Init(
-                        "the SIM is PUK-locked: unlock it in a phone".into(),
-                    ))
+                    self.status.send_modify(|s| s.sim_ready = false);
+                    return Err(Fault::NeedsOperator(format!(
+                        "the SIM of modem {} is PUK-locked: unlock it in a phone, then restart",
+                        self.settings.name
+                    )));
                 }
                 _ if Instant::now() >= deadline => {
                     return Err(Fault::Init(format!("SIM not ready: {state}")));
@@ -327,6 +459,29 @@ impl Session<'_> {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    fn needs_operator(&self, what: &str) -> Fault {
+        let file = self.settings.config_file.as_ref().map_or_else(
+            || "the config file".to_string(),
+            |f| f.display().to_string(),
+        );
+        Fault::NeedsOperator(format!(
+            "{what} — fix `pin` for modem {} in {file} and restart",
+            self.settings.name
+        ))
+    }
+
+    /// The SIM's remaining PIN attempts, where the modem tells (3GPP, Quectel, Huawei).
+    async fn pin_attempts_left(&mut self) -> Result<Option<u8>, Fault> {
+        for c in ["AT+CPINR=\"SIM PIN\"", "AT+QPINC=\"SC\"", "AT^CPIN?"] {
+            if let Ok(lines) = self.cmd(c).await? {
+                if let Some(n) = lines.iter().find_map(|l| super::pin::attempts_left(l)) {
+                    return Ok(Some(n));
+                }
+            }
+        }
+        Ok(None)
     }
 
     async fn identify(&mut self) -> Result<(), Fault> {
@@ -370,6 +525,7 @@ impl Session<'_> {
             s.rssi = rssi;
             s.bars = parse::bars(rssi);
             s.registration = reg.map(|r| parse::registration_name(r).to_string());
+            s.registered = reg.is_some_and(registered);
             s.operator = op;
             if let Some((used, total)) = storage {
                 s.sim_used = Some(used);
@@ -386,21 +542,31 @@ impl Session<'_> {
 
     async fn handle_urc(&mut self, urc: Urc) -> Result<(), Fault> {
         match urc {
-            Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } => {
+            Urc::Cmti { mem, index } | Urc::Cdsi { mem, index } => {
                 if index >= 0 {
-                    // A burst of notifications is read, committed once, then deleted.
-                    let mut indexes = vec![index as u32];
-                    while let Some(Urc::Cmti { index, .. } | Urc::Cdsi { index, .. }) =
+                    // A burst of notifications is read, committed once, then deleted, one
+                    // memory at a time (+CDSI names "SR" for reports on EC2x/SIM7600).
+                    let mut wanted = vec![(mem, index as u32)];
+                    while let Some(Urc::Cmti { mem, index } | Urc::Cdsi { mem, index }) =
                         self.conn.take_urc_if(|u| matches!(u, Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } if *index >= 0))
                     {
-                        indexes.push(index as u32);
+                        wanted.push((mem, index as u32));
                     }
                     // A stale notification can repeat an index the sweep already emptied and the
                     // network refilled: read and delete each index once, or the second delete
                     // would drop the new, unread message.
-                    indexes.sort_unstable();
-                    indexes.dedup();
-                    self.fetch_all(&indexes).await?;
+                    wanted.sort_unstable();
+                    wanted.dedup();
+                    let mut mems: Vec<String> = wanted.iter().map(|(m, _)| m.clone()).collect();
+                    mems.dedup();
+                    for m in mems {
+                        let indexes: Vec<u32> = wanted
+                            .iter()
+                            .filter(|(wm, _)| *wm == m)
+                            .map(|(_, i)| *i)
+                            .collect();
+                        self.fetch_in(&m, &indexes).await?;
+                    }
                 } else {
                     // +CMTI: ,-1 means nothing was stored where we can see it: sweep.
                     self.sweep().await?;
@@ -435,7 +601,8 @@ impl Session<'_> {
             }
             Urc::Registration { stat, .. } => {
                 self.status.send_modify(|s| {
-                    s.registration = Some(parse::registration_name(stat).to_string())
+                    s.registration = Some(parse::registration_name(stat).to_string());
+                    s.registered = registered(stat);
                 });
             }
             Urc::Rssi(r) => {
@@ -444,8 +611,12 @@ impl Session<'_> {
                     s.bars = parse::bars(s.rssi);
                 });
             }
-            Urc::Ready(line) => {
-                tracing::info!(modem = %self.settings.name, %line, "modem announced")
+            Urc::Ready(line) | Urc::SimStatus(line) => {
+                // Boot lines (RDY, SMS Ready, +QIND: SMS DONE, +CPIN: ...) mean the modem
+                // rebooted with the port open and forgot echo, PDU mode, +CPMS and +CNMI; a
+                // SIM asking for its PIN cannot send. Initialise again.
+                tracing::warn!(modem = %self.settings.name, %line, "modem rebooted or SIM state changed; initialising again");
+                self.reinit().await?;
             }
             other => tracing::debug!(modem = %self.settings.name, urc = ?other, "unhandled URC"),
         }
@@ -461,8 +632,35 @@ impl Session<'_> {
         }
     }
 
-    /// AT+CMGR for each index, one commit for all, then AT+CMGD for each.
+    /// Reads `indexes` from memory `mem`, selecting it first when it is not the one chosen at
+    /// init (status reports in "SR"), and selecting ours again after.
+    async fn fetch_in(&mut self, mem: &str, indexes: &[u32]) -> Result<(), Fault> {
+        let ours = mem.is_empty() || mem.eq_ignore_ascii_case(self.mem);
+        if !ours {
+            if let Err(e) = self.cmd(&format!("AT+CPMS=\"{mem}\"")).await? {
+                tracing::warn!(modem = %self.settings.name, mem, error = %e, "cannot select the memory a notification named");
+                return Ok(());
+            }
+        }
+        let r = self.fetch_all(indexes).await;
+        if !ours {
+            let back = format!("AT+CPMS=\"{m}\",\"{m}\",\"{m}\"", m = self.mem);
+            if let Err(e) = self.cmd(&back).await? {
+                // Reading elsewhere than where +CMTI points would go wrong: start over.
+                return Err(Fault::Init(format!(
+                    "cannot select {} again: {e}",
+                    self.mem
+                )));
+            }
+        }
+        r
+    }
+
+    /// AT+CMGR for each index, one commit for all, then AT+CMGD for each. When any command
+    /// timed out meanwhile, nothing is deleted: an index may have been paired with another
+    /// index's late answer; the next sweep deletes what is committed.
     async fn fetch_all(&mut self, indexes: &[u32]) -> Result<(), Fault> {
+        let seen = self.timeouts_seen;
         let mut found = Vec::with_capacity(indexes.len());
         for &index in indexes {
             let lines = match self.cmd(&format!("AT+CMGR={index}")).await? {
@@ -478,11 +676,19 @@ impl Session<'_> {
                 found.push((index, pdu));
             }
         }
-        self.commit_and_delete(found).await
+        let delete = self.timeouts_seen == seen;
+        if !delete {
+            tracing::warn!(modem = %self.settings.name, "a read timed out: committing without deleting; the sweep deletes later");
+        }
+        self.commit_and_delete(found, delete).await
     }
 
     /// Commits the PDUs, and only then deletes them from the SIM.
-    async fn commit_and_delete(&mut self, found: Vec<(u32, String)>) -> Result<(), Fault> {
+    async fn commit_and_delete(
+        &mut self,
+        found: Vec<(u32, String)>,
+        delete: bool,
+    ) -> Result<(), Fault> {
         if found.is_empty() {
             return Ok(());
         }
@@ -507,7 +713,7 @@ impl Session<'_> {
                     }
                     was_db
                 });
-                for (index, _) in found {
+                for (index, _) in found.into_iter().filter(|_| delete) {
                     if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
                         // Kept and deduplicated: the next sweep deletes it.
                         tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
@@ -526,6 +732,7 @@ impl Session<'_> {
     /// Lists everything on the SIM and files it: messages that arrived while we were down,
     /// lost notifications, and a full SIM.
     async fn sweep(&mut self) -> Result<(), Fault> {
+        let seen = self.timeouts_seen;
         let lines = match self
             .cmd_timeout("AT+CMGL=4", self.settings.command_timeout * 3)
             .await?
@@ -549,7 +756,8 @@ impl Session<'_> {
         if !found.is_empty() {
             tracing::info!(modem = %self.settings.name, count = found.len(), "sweep found messages on the SIM");
         }
-        self.commit_and_delete(found).await
+        let delete = self.timeouts_seen == seen;
+        self.commit_and_delete(found, delete).await
     }
 
     /// Sends all parts. The outer error ends the session (link gone); the inner one is the
@@ -572,11 +780,10 @@ impl Session<'_> {
                 Err(e) if e.is_link_failure() => return Err(Fault::Link(e)),
                 Err(e) => {
                     self.status.send_modify(|s| s.send_errors += 1);
-                    if matches!(e, CmdError::Timeout(..)) {
-                        self.timeouts += 1;
-                        if self.timeouts >= MAX_TIMEOUTS {
-                            return Err(Fault::Silent);
-                        }
+                    // An answer that came instead of the prompt may be a late one: either way
+                    // the line needs a resync before the next command.
+                    if matches!(e, CmdError::Timeout(..) | CmdError::NoPrompt(_)) {
+                        self.timed_out().await?;
                     }
                     return Ok(Err(match e {
                         CmdError::Cms(c) => SendError::Cms(c),
@@ -589,6 +796,11 @@ impl Session<'_> {
         self.status.send_modify(|s| s.sent += 1);
         Ok(Ok(refs))
     }
+}
+
+/// Whether a +CREG stat allows SMS: registered at home (1) or roaming (5).
+fn registered(stat: u8) -> bool {
+    matches!(stat, 1 | 5)
 }
 
 fn is_hex(s: &str) -> bool {

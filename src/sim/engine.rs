@@ -23,6 +23,9 @@ pub enum Output {
     Echo(Vec<u8>),
     /// A response (info lines + final code, or the prompt): written after the latency.
     Response(Vec<u8>),
+    /// A response held back past the driver's timeout (the `late_replies` fault), so it lands
+    /// while the driver's next command is pending.
+    Late(Vec<u8>),
 }
 
 /// One SMS-SUBMIT part the network accepted through `AT+CMGS`.
@@ -103,7 +106,6 @@ struct Session {
     echo: bool,
     cmee: u8,
     pin_ok: bool,
-    pin_tries: u8,
     cmgf: u8,
     csms: u8,
     cscs: String,
@@ -118,7 +120,6 @@ impl Session {
             echo: cfg.echo,
             cmee: CMEE_DEFAULT,
             pin_ok: cfg.pin.is_none(),
-            pin_tries: 3,
             cmgf: 0,
             csms: 0,
             cscs: "GSM".into(),
@@ -127,7 +128,19 @@ impl Session {
             mem1_sr: false,
         }
     }
+
+    /// What a real modem comes up with after power loss: 27.005 text mode, echo on.
+    fn power_on(cfg: &EngineConfig) -> Session {
+        Session {
+            echo: true,
+            cmgf: 1,
+            ..Session::new(cfg)
+        }
+    }
 }
+
+/// PIN attempts a fresh SIM allows before it wants its PUK.
+const PIN_ATTEMPTS: u8 = 3;
 
 #[derive(Debug, Clone)]
 enum Mode {
@@ -218,6 +231,17 @@ pub struct Engine {
     /// `<mode>,<mt>,<bm>,<ds>,<bfr>`; kept across reboots so that messages that arrive
     /// while the port is down are still announced when it comes back (see `reboot`).
     cnmi: [u8; 5],
+    /// PIN attempts left: a property of the SIM card, so it survives reboots and reopened
+    /// ports; at zero the SIM wants its PUK.
+    pin_tries: u8,
+    /// Every value given to `AT+CPIN=`, in order (what the tests count).
+    pin_entries: Vec<String>,
+    /// Every PDU the network handed over (`deliver`/`preload`), upper case.
+    delivered: Vec<String>,
+    /// `late_replies`: the next `.1` commands starting with `.0` answer late.
+    late: Option<(String, usize)>,
+    /// `refuse_prompts`: the next this many `AT+CMGS` get a bare OK instead of `> `.
+    no_prompt: usize,
     clip: bool,
     crc: bool,
     smsc: String,
@@ -250,6 +274,11 @@ impl Engine {
             line_overflow: false,
             cnmi: [2, if cfg.direct_delivery { 2 } else { 1 }, 0, 0, 0],
             direct_delivery: cfg.direct_delivery,
+            pin_tries: PIN_ATTEMPTS,
+            pin_entries: Vec::new(),
+            delivered: Vec::new(),
+            late: None,
+            no_prompt: 0,
             clip: false,
             crc: false,
             smsc: SMSC.into(),
@@ -337,7 +366,19 @@ impl Engine {
             Ok(b) => self.execute(b),
             Err(f) => self.render_fail(f),
         };
-        out.push(Output::Response(resp));
+        let command = text[start..].to_ascii_uppercase();
+        let late = match &mut self.late {
+            Some((prefix, left)) if *left > 0 && command.starts_with(prefix.as_str()) => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        };
+        out.push(if late {
+            Output::Late(resp)
+        } else {
+            Output::Response(resp)
+        });
         out
     }
 
@@ -412,7 +453,6 @@ impl Engine {
             "Z" => {
                 self.s = Session {
                     pin_ok: self.s.pin_ok,
-                    pin_tries: self.s.pin_tries,
                     ..Session::new(&self.cfg)
                 };
                 ok()
@@ -499,7 +539,7 @@ impl Engine {
             ("CPIN", Op::Read) => {
                 let state = if self.s.pin_ok {
                     "READY"
-                } else if self.s.pin_tries == 0 {
+                } else if self.pin_tries == 0 {
                     "SIM PUK"
                 } else {
                     "SIM PIN"
@@ -507,6 +547,14 @@ impl Engine {
                 lines(vec![format!("+CPIN: {state}")])
             }
             ("CPIN", Op::Test) => ok(),
+            // The remaining-attempts counters (3GPP AT+CPINR, Quectel AT+QPINC).
+            ("CPINR", Op::Set(_) | Op::Exec) => lines(vec![
+                format!("+CPINR: SIM PIN,{},{PIN_ATTEMPTS}", self.pin_tries),
+                "+CPINR: SIM PUK,10,10".into(),
+            ]),
+            ("QPINC", Op::Set(_) | Op::Read) => {
+                lines(vec![format!("+QPINC: \"SC\",{},10", self.pin_tries)])
+            }
             ("CPIN", Op::Set(a)) => self.enter_pin(&a),
             ("CREG" | "CGREG" | "CEREG", op) => self.registration(name, op),
             ("CSQ", Op::Exec) => lines(vec![format!("+CSQ: {},99", self.cfg.signal)]),
@@ -608,6 +656,12 @@ impl Engine {
             ("CMGD", Op::Test) => lines(vec![format!("+CMGD: (1-{}),(0-4)", self.sm.capacity())]),
             ("CMGS", Op::Set(a)) => {
                 self.need_pdu_mode()?;
+                if self.no_prompt > 0 {
+                    // Firmware that answers before the prompt (or a late OK in its place):
+                    // nothing is sent.
+                    self.no_prompt -= 1;
+                    return ok();
+                }
                 let n: usize = a
                     .first()
                     .and_then(|n| n.parse().ok())
@@ -623,17 +677,19 @@ impl Engine {
     }
 
     fn enter_pin(&mut self, a: &[String]) -> CmdResult {
+        self.pin_entries
+            .push(a.first().cloned().unwrap_or_default());
         if self.s.pin_ok {
             return Err(Fail::Cme(3));
         }
-        if self.s.pin_tries == 0 {
+        if self.pin_tries == 0 {
             // PUK unlocking is not simulated: the SIM stays blocked.
             return Err(Fail::Cme(16));
         }
         let given = a.first().map(String::as_str).unwrap_or("");
         if Some(given) == self.cfg.pin.as_deref() {
             self.s.pin_ok = true;
-            self.s.pin_tries = 3;
+            self.pin_tries = PIN_ATTEMPTS;
             // The SIM registers once unlocked; with +CREG=n>0 the modem says so.
             for (i, prefix) in ["+CREG", "+CGREG", "+CEREG"].iter().enumerate() {
                 match self.s.creg[i] {
@@ -644,7 +700,7 @@ impl Engine {
             }
             ok()
         } else {
-            self.s.pin_tries = self.s.pin_tries.saturating_sub(1);
+            self.pin_tries = self.pin_tries.saturating_sub(1);
             Err(Fail::Cme(16))
         }
     }
@@ -926,12 +982,14 @@ impl Engine {
 
     /// The network delivers one SMS-DELIVER PDU (full hex with SMSC field).
     pub fn deliver(&mut self, pdu_hex: &str) {
+        self.delivered.push(pdu_hex.to_ascii_uppercase());
         self.arrive(Incoming::Deliver(pdu_hex.to_ascii_uppercase()), true);
     }
 
     /// Puts a PDU on the SIM without announcing it; if the SIM is full it waits at the SMSC
     /// like any other message.
     pub fn preload(&mut self, pdu_hex: &str) {
+        self.delivered.push(pdu_hex.to_ascii_uppercase());
         self.arrive(Incoming::Deliver(pdu_hex.to_ascii_uppercase()), false);
     }
 
@@ -947,6 +1005,15 @@ impl Engine {
                 self.push_urc(&format!("+CDS: {}\r\n{p}", tpdu_len(&p)));
             }
             Incoming::Report(_) if self.cnmi[3] == 0 => {}
+            // Reports live in their own "SR" memory, as on EC2x and SIM7600; a full SR
+            // memory loses the report (the network does not retry reports).
+            Incoming::Report(p) => {
+                if let Some(i) = self.sr.store(p, Stat::Unread) {
+                    if announce {
+                        self.push_urc(&format!("+CDSI: \"SR\",{i}"));
+                    }
+                }
+            }
             msg => {
                 self.drain_network();
                 if !self.network.is_empty() || self.sm.is_full() {
@@ -1071,13 +1138,17 @@ impl Engine {
         std::mem::take(&mut self.urcs)
     }
 
-    /// The modem lost power or its USB link: volatile settings and any half-typed command
-    /// or open prompt are gone, the SIM locks again. Kept: the SIM's messages, what the
-    /// SMSC holds, the sent log, and `+CNMI`/`+CLIP`/`+CRC`, so that messages that arrive
-    /// while the port is down are announced after it returns (a deliberate departure from
-    /// real modems, which reset those too; the daemon re-initialises them anyway).
+    /// The modem lost power or its USB link: like the modems in modem-transcripts.md it
+    /// forgets every session setting (echo back on, text mode, `+CPMS` back to "SM",
+    /// `+CNMI` back to the 27.005 default of no indications, `+CLIP`/`+CRC` off), any
+    /// half-typed command or open prompt, and the SIM locks again. Kept: the SIM's messages
+    /// and its PIN counter, what the SMSC holds, the sent log. A driver that does not
+    /// re-initialise after a reboot hears of no new message.
     pub fn reboot(&mut self) {
-        self.s = Session::new(&self.cfg);
+        self.s = Session::power_on(&self.cfg);
+        self.cnmi = [0, if self.direct_delivery { 2 } else { 0 }, 0, 0, 0];
+        self.clip = false;
+        self.crc = false;
         self.mode = Mode::Command;
         self.line.clear();
         self.line_overflow = false;
@@ -1085,6 +1156,54 @@ impl Engine {
             self.direct.push_front(p);
         }
         self.next_direct();
+    }
+
+    /// A reboot while the port stays open (power dip, firmware watchdog): `reboot` plus the
+    /// boot URCs of SIMCom and Quectel modems.
+    pub fn reboot_in_place(&mut self) {
+        // Output not yet on the wire dies with the power; what `reboot` re-offers (an
+        // unacknowledged +CMT) comes after the boot lines.
+        self.urcs.clear();
+        self.reboot();
+        let after_boot = std::mem::take(&mut self.urcs);
+        self.push_urc("RDY");
+        if self.s.pin_ok {
+            self.push_urc("+CPIN: READY");
+            self.push_urc("SMS Ready");
+            self.push_urc("+QIND: SMS DONE");
+        } else if self.pin_tries == 0 {
+            self.push_urc("+CPIN: SIM PUK");
+        } else {
+            self.push_urc("+CPIN: SIM PIN");
+        }
+        self.urcs.extend(after_boot);
+    }
+
+    /// The next `count` commands starting with `prefix` (e.g. "AT+CMGR") answer late.
+    pub fn late_replies(&mut self, prefix: &str, count: usize) {
+        self.late = Some((prefix.to_ascii_uppercase(), count));
+    }
+
+    /// The next `count` `AT+CMGS` are answered OK without the `> ` prompt.
+    pub fn refuse_prompts(&mut self, count: usize) {
+        self.no_prompt = count;
+    }
+
+    pub fn pin_entries(&self) -> &[String] {
+        &self.pin_entries
+    }
+
+    pub fn pin_attempts_left(&self) -> u8 {
+        self.pin_tries
+    }
+
+    pub fn delivered(&self) -> &[String] {
+        &self.delivered
+    }
+
+    /// Status reports in the "SR" memory now.
+    pub fn stored_reports(&self) -> usize {
+        self.sr.used()
     }
 
     pub fn fail_sends(&mut self, code: u16, count: usize) {
@@ -1249,7 +1368,7 @@ mod tests {
         let mut out = Vec::new();
         for o in e.feed(input.as_bytes(), now) {
             match o {
-                Output::Echo(b) | Output::Response(b) => out.extend(b),
+                Output::Echo(b) | Output::Response(b) | Output::Late(b) => out.extend(b),
             }
         }
         String::from_utf8_lossy(&out).into_owned()
@@ -1644,8 +1763,19 @@ mod tests {
         say(&mut e, t, "AT+CNMI=2,1,0,2,0\r");
         send(&mut e);
         e.tick(t + Duration::from_secs(1), wall);
-        assert_eq!(urcs(&mut e), "\r\n+CDSI: \"SM\",1\r\n");
+        // Reports live in "SR": invisible in "SM", readable and deletable once SR is selected.
+        assert_eq!(urcs(&mut e), "\r\n+CDSI: \"SR\",1\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), "\r\n+CMS ERROR: 321\r\n");
+        assert_eq!(e.stored_reports(), 1);
+        assert_eq!(e.stored_count(), 0);
+        assert_eq!(
+            say(&mut e, t, "AT+CPMS=\"SR\"\r"),
+            "\r\n+CPMS: 1,10\r\n\r\nOK\r\n"
+        );
         assert!(say(&mut e, t, "AT+CMGR=1\r").starts_with("\r\n+CMGR: 0,,"));
+        assert_eq!(say(&mut e, t, "AT+CMGD=1\r"), "\r\nOK\r\n");
+        assert_eq!(e.stored_reports(), 0);
+        say(&mut e, t, "AT+CPMS=\"SM\"\r");
     }
 
     #[test]
@@ -1731,5 +1861,108 @@ mod tests {
             say(&mut e, t, "AT+CPIN?\r"),
             "AT+CPIN?\r\n\r\n+CPIN: SIM PIN\r\n\r\nOK\r\n"
         );
+    }
+
+    #[test]
+    fn the_pin_counter_belongs_to_the_sim_and_survives_reboots() {
+        let (mut e, t) = engine(EngineConfig {
+            pin: Some("1234".into()),
+            echo: false,
+            ..EngineConfig::default()
+        });
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"0000\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
+        assert!(say(&mut e, t, "AT+CPINR=\"SIM PIN\"\r").contains("+CPINR: SIM PIN,2,3"));
+        e.reboot();
+        say(&mut e, t, "ATE0\r");
+        assert!(say(&mut e, t, "AT+QPINC=\"SC\"\r").contains("+QPINC: \"SC\",2,10"));
+        say(&mut e, t, "AT+CPIN=\"0000\"\r");
+        e.reboot_in_place();
+        assert!(urcs(&mut e).contains("+CPIN: SIM PIN"));
+        say(&mut e, t, "ATE0\r");
+        say(&mut e, t, "AT+CPIN=\"0000\"\r");
+        assert_eq!(e.pin_attempts_left(), 0);
+        e.reboot();
+        say(&mut e, t, "ATE0\r");
+        assert!(say(&mut e, t, "AT+CPIN?\r").contains("+CPIN: SIM PUK"));
+        assert_eq!(
+            say(&mut e, t, "AT+CPIN=\"1234\"\r"),
+            "\r\n+CME ERROR: 16\r\n"
+        );
+        assert_eq!(e.pin_entries(), ["0000", "0000", "0000", "1234"]);
+    }
+
+    #[test]
+    fn a_reboot_in_place_announces_itself_and_forgets_the_session() {
+        let (mut e, t) = engine(EngineConfig::default());
+        say(&mut e, t, "ATE0\r");
+        say(&mut e, t, "AT+CNMI=2,1,0,2,0\r");
+        say(&mut e, t, "AT+CLIP=1\r");
+        say(&mut e, t, "AT+CPMS=\"SR\"\r");
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",1\r\n");
+        e.reboot_in_place();
+        assert_eq!(
+            urcs(&mut e),
+            "\r\nRDY\r\n\r\n+CPIN: READY\r\n\r\nSMS Ready\r\n\r\n+QIND: SMS DONE\r\n"
+        );
+        // Echo is back, text mode is back, +CNMI is back to "no indications".
+        assert_eq!(
+            say(&mut e, t, "AT+CMGF?\r"),
+            "AT+CMGF?\r\n\r\n+CMGF: 1\r\n\r\nOK\r\n"
+        );
+        say(&mut e, t, "ATE0\r");
+        assert_eq!(say(&mut e, t, "AT+CMGR=1\r"), "\r\n+CMS ERROR: 302\r\n");
+        assert!(say(&mut e, t, "AT+CNMI?\r").contains("+CNMI: 0,0,0,0,0"));
+        assert!(say(&mut e, t, "AT+CPMS?\r").contains("+CPMS: \"SM\",1,30"));
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "", "stored silently until +CNMI is set again");
+        assert_eq!(e.stored_count(), 2, "the SIM keeps its messages");
+        say(&mut e, t, "AT+CNMI=2,1,0,2,0\r");
+        e.deliver(DELIVER);
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",3\r\n");
+    }
+
+    #[test]
+    fn late_replies_are_marked_for_the_matching_command_only() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        e.late_replies("AT+CMGR", 1);
+        let kinds = |out: Vec<Output>| -> Vec<&'static str> {
+            out.iter()
+                .map(|o| match o {
+                    Output::Echo(_) => "echo",
+                    Output::Response(_) => "now",
+                    Output::Late(_) => "late",
+                })
+                .collect()
+        };
+        assert_eq!(kinds(e.feed(b"AT+CSQ\r", t)), ["now"]);
+        assert_eq!(kinds(e.feed(b"at+cmgr=1\r", t)), ["late"]);
+        assert_eq!(kinds(e.feed(b"AT+CMGR=1\r", t)), ["now"]);
+    }
+
+    #[test]
+    fn refused_prompt_sends_nothing() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        e.refuse_prompts(1);
+        let p = &submit("+8613800000001", "ok", false)[0];
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\nOK\r\n"
+        );
+        assert_eq!(
+            say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len)),
+            "\r\n> "
+        );
+        assert!(say(&mut e, t, &format!("{}\x1a", p.hex)).contains("+CMGS: 0"));
+        assert_eq!(e.sent().len(), 1);
     }
 }

@@ -73,6 +73,8 @@ impl Default for SimOptions {
 struct State {
     engine: Engine,
     latency: Duration,
+    /// How late a `late_replies` answer comes.
+    late_delay: Duration,
     unresponsive: bool,
     concat_ref: u8,
 }
@@ -157,6 +159,7 @@ impl SimModem {
             state: Mutex::new(State {
                 engine: Engine::new(cfg),
                 latency: opts.latency,
+                late_delay: Duration::ZERO,
                 unresponsive: false,
                 concat_ref: rand::random(),
             }),
@@ -275,6 +278,48 @@ impl SimModem {
 
     pub fn set_latency(&self, d: Duration) {
         self.with_engine(|st| st.latency = d);
+    }
+
+    /// The modem reboots while the port stays open (a power dip, a firmware watchdog): it
+    /// forgets echo, PDU mode, `+CPMS` and `+CNMI`, locks a PIN-protected SIM again, and says
+    /// `RDY`, `+CPIN: ...`, `SMS Ready`, `+QIND: SMS DONE`.
+    pub fn reboot(&self) {
+        self.with_engine(|st| st.engine.reboot_in_place());
+    }
+
+    /// The next `count` commands starting with `prefix` (e.g. "AT+CMGR") are answered
+    /// `delay` late: past the driver's timeout, while its next command is pending.
+    pub fn late_replies(&self, prefix: &str, count: usize, delay: Duration) {
+        self.with_engine(|st| {
+            st.late_delay = delay;
+            st.engine.late_replies(prefix, count)
+        });
+    }
+
+    /// The next `count` `AT+CMGS` are answered with a bare OK instead of the `> ` prompt;
+    /// nothing is sent.
+    pub fn refuse_prompts(&self, count: usize) {
+        self.with_engine(|st| st.engine.refuse_prompts(count));
+    }
+
+    /// Every value the driver gave `AT+CPIN=`, in order.
+    pub fn pin_entries(&self) -> Vec<String> {
+        self.inner.shared.lock().engine.pin_entries().to_vec()
+    }
+
+    /// PIN attempts the SIM still allows (0: it wants the PUK).
+    pub fn pin_attempts_left(&self) -> u8 {
+        self.inner.shared.lock().engine.pin_attempts_left()
+    }
+
+    /// Every PDU the network delivered (full hex with SMSC field, upper case), in order.
+    pub fn delivered(&self) -> Vec<String> {
+        self.inner.shared.lock().engine.delivered().to_vec()
+    }
+
+    /// Status reports in the SIM's "SR" memory now.
+    pub fn stored_reports(&self) -> usize {
+        self.inner.shared.lock().engine.stored_reports()
     }
 
     /// The next `count` accepted-looking `AT+CMGS` answer `+CMS ERROR: <code>`.
@@ -413,27 +458,32 @@ async fn run(
             }
             Event::Read(Ok(n)) => {
                 let Some(p) = &port else { continue };
-                let (outputs, latency) = {
+                let (outputs, latency, late_delay) = {
                     let mut st = shared.lock();
                     if st.unresponsive || n == 0 {
-                        (Vec::new(), Duration::ZERO)
+                        (Vec::new(), Duration::ZERO, Duration::ZERO)
                     } else {
-                        (st.engine.feed(&buf[..n], Instant::now()), st.latency)
+                        (
+                            st.engine.feed(&buf[..n], Instant::now()),
+                            st.latency,
+                            st.late_delay,
+                        )
                     }
                 };
                 for out in outputs {
-                    let bytes = match out {
-                        Output::Echo(b) => b,
-                        Output::Response(b) => {
-                            if !latency.is_zero() {
-                                tokio::select! {
-                                    _ = shared.cancel.cancelled() => return,
-                                    _ = tokio::time::sleep(latency) => {}
-                                }
-                            }
-                            b
-                        }
+                    let (bytes, delay) = match out {
+                        Output::Echo(b) => (b, Duration::ZERO),
+                        Output::Response(b) => (b, latency),
+                        // Held while the modem "works"; the driver's next command waits in
+                        // the pty until then, so the late answer lands while it is pending.
+                        Output::Late(b) => (b, late_delay.max(latency)),
                     };
+                    if !delay.is_zero() {
+                        tokio::select! {
+                            _ = shared.cancel.cancelled() => return,
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                    }
                     if !write(p, &bytes, &shared.cancel).await {
                         return;
                     }
