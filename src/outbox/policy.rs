@@ -83,10 +83,12 @@ pub fn disposition(e: &SendError) -> Disposition {
     }
 }
 
-/// Ready and, as far as the modem has told, registered. No registration report yet counts as
-/// registered: some modems never answer +CREG, and the send itself then says 331.
+/// Ready, the SIM unlocked in this session (a rebooted modem asks again) and, as far as the
+/// modem has told, registered. No registration report yet counts as registered: some modems
+/// never answer +CREG, and the send itself then says 331.
 pub fn can_send(s: &ModemStatus) -> bool {
     s.is_ready()
+        && s.sim_ready
         && match s.registration.as_deref() {
             None => true,
             Some(r) => r == "home" || r == "roaming",
@@ -168,9 +170,13 @@ mod tests {
     fn registration_gates_sending() {
         let mut s = ModemStatus {
             state: "ready".into(),
+            sim_ready: true,
             ..Default::default()
         };
         assert!(can_send(&s));
+        s.sim_ready = false;
+        assert!(!can_send(&s), "a SIM that wants its PIN again");
+        s.sim_ready = true;
         for (r, ok) in [
             ("home", true),
             ("roaming", true),

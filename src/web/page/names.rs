@@ -82,9 +82,7 @@ const MODEM_STATES: &[(&str, &str)] = &[
     ("ready", "正常"),
     ("down", "断开"),
     ("stopped", "已停止"),
-    ("needs_operator", "需人工处理"),
-    ("pin_refused", "PIN被拒，需人工处理"),
-    ("rebooted", "重启后初始化"),
+    ("needs-operator", "需人工处理"),
 ];
 
 fn lookup(table: &[(&str, &'static str)], lang: Lang, word: &str) -> String {
