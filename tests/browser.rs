@@ -309,7 +309,8 @@ async fn demo_in_chromium() {
         let rows = d.find_all("#modems tbody tr").await;
         for r in rows {
             let t = d.text(&r).await;
-            if t.contains("sim0") && t.contains("ready") {
+            // The Chinese page names the modem's state in Chinese ("ready" is 正常).
+            if t.contains("sim0") && t.contains("正常") {
                 return Some(t);
             }
         }
