@@ -346,7 +346,11 @@ async fn demo_in_chromium() {
     for step in ["诉求收集", "协商", "决策", "纪委监督", "群众评价"] {
         assert!(timeline.contains(step), "timeline lacks {step}: {timeline}");
     }
-    assert!(timeline.contains("filed"), "{timeline}");
+    // Event kinds in Chinese on the Chinese page: "filed" is 登记.
+    assert!(
+        timeline.contains("登记") && !timeline.contains("filed"),
+        "{timeline}"
+    );
     assert!(d.url().await.ends_with(&format!("/appeals/{number}")));
     let sms = d.text(&d.find("#sms").await.expect("SMS table")).await;
     assert!(sms.contains("→") || sms.contains("←"), "{sms}");
@@ -360,6 +364,6 @@ async fn demo_in_chromium() {
         t.contains("collection").then_some(t)
     })
     .await;
-    assert!(t.contains("supervision"));
+    assert!(t.contains("supervision") && t.contains("filed"), "{t}");
     d.call("DELETE", "", None).await;
 }
