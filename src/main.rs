@@ -95,6 +95,13 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A modem's operator actions.
+    Modem {
+        #[arg(long)]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: ModemCommand,
+    },
     /// The village and cadre directory file named by the config's `directory` key. Edits
     /// rewrite the file whole (comments are not kept); then `systemctl reload appeal-gateway`
     /// (SIGHUP) makes a running daemon use it.
@@ -183,6 +190,17 @@ enum AppealsCommand {
         #[arg(long)]
         config: PathBuf,
         number: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModemCommand {
+    /// Forget the PINs this modem's SIM refused, so the daemon may enter one again after its
+    /// next restart. Use it once the SIM is known to be fine (unlocked with its PUK, or the
+    /// refusal was the SIM's fault): every wrong try costs one of its three attempts.
+    ClearPin {
+        /// The modem's `[[modem]] name`.
+        name: String,
     },
 }
 
@@ -367,6 +385,26 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                     Some(a) => println!("{}", serde_json::to_string_pretty(&a)?),
                     None => bail!("no appeal {number}"),
                 }
+            }
+        },
+        Command::Modem { config, command } => match command {
+            ModemCommand::ClearPin { name } => {
+                let c = load_config(&config)?;
+                if !c.modems.iter().any(|m| m.name == name) {
+                    let names: Vec<&str> = c.modems.iter().map(|m| m.name.as_str()).collect();
+                    eprintln!(
+                        "{}: no [[modem]] named \"{name}\" (the config has: {})",
+                        config.display(),
+                        names.join(", ")
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+                let store = open_store(&config).await?;
+                let n = appeal_gateway::modem::pin::clear_refusals(&store, &name).await?;
+                println!(
+                    "modem {name}: {n} refused PIN(s) forgotten; restart the daemon \
+                     (systemctl restart appeal-gateway) to let it unlock the SIM"
+                );
             }
         },
         Command::Audit { command } => match command {

@@ -181,3 +181,70 @@ fn simulate_prints_a_device_path_that_answers_at() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `modem clear-pin`: the operator's way to let a refused PIN be tried again (issue 9 item 2);
+/// an unknown modem name is an error that lists the configured ones.
+#[test]
+fn modem_clear_pin_forgets_refusals_of_that_modem_only() {
+    use appeal_gateway::modem::pin;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("g.sqlite").display()
+    );
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[database]\nurl = \"{url}\"\n[[modem]]\nname = \"m1\"\ndevice = \"/dev/null\"\n[[modem]]\nname = \"m2\"\ndevice = \"/dev/zero\"\n[audit]\nkey = \"0123456789abcdef0123456789abcdef\"\n"
+        ),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = rt.block_on(async {
+        let store = appeal_gateway::store::Store::connect(&url, 1)
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        pin::record_refusal(&store, "m1", "1111", "+CME ERROR: 16", now)
+            .await
+            .unwrap();
+        pin::record_refusal(&store, "m2", "2222", "+CME ERROR: 16", now)
+            .await
+            .unwrap();
+        assert!(pin::is_refused(&store, "m1", "1111").await.unwrap());
+        store
+    });
+    let out = bin()
+        .args(["modem", "--config"])
+        .arg(&config)
+        .args(["clear-pin", "m1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("m1: 1 refused PIN"), "{stdout}");
+    rt.block_on(async {
+        assert!(!pin::is_refused(&store, "m1", "1111").await.unwrap());
+        assert!(
+            pin::is_refused(&store, "m2", "2222").await.unwrap(),
+            "m2 untouched"
+        );
+    });
+    let out = bin()
+        .args(["modem", "--config"])
+        .arg(&config)
+        .args(["clear-pin", "nosuch"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("nosuch") && stderr.contains("m1, m2"),
+        "{stderr}"
+    );
+}
