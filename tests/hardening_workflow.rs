@@ -17,41 +17,6 @@ use appeal_gateway::store::Store;
 use chrono::{DateTime, TimeZone, Utc};
 use common::*;
 
-const DIRECTORY: &str = r#"
-[[village]]
-code = "SH01"
-name = "双红村"
-town = "红星镇"
-signature = "【双红村】"
-modems = ["m1"]
-
-[[cadre]]
-name = "张书记"
-phone = "13900000001"
-role = "village_cadre"
-village = "SH01"
-
-[[cadre]]
-name = "王委员"
-phone = "13900000003"
-role = "village_cadre"
-village = "SH01"
-categories = ["政务服务"]
-pin = "2468"
-
-[[cadre]]
-name = "红星镇办"
-phone = "13900000010"
-role = "town_office"
-town = "红星镇"
-
-[[cadre]]
-name = "赵纪检"
-phone = "13900000020"
-role = "inspector"
-town = "红星镇"
-"#;
-
 const ZHANG: &str = "13900000001";
 const WANG: &str = "13900000003";
 const TOWN: &str = "13900000010";
@@ -85,7 +50,7 @@ impl World {
         let db = TestDb::new(backend).await;
         let sim = start_sim().await;
         let dir_path: PathBuf = db.dir().join("directory.toml");
-        std::fs::write(&dir_path, DIRECTORY).unwrap();
+        std::fs::write(&dir_path, VILLAGE_DIRECTORY).unwrap();
         let toml = format!(
             "directory = \"{}\"\n{}",
             dir_path.display(),
@@ -378,7 +343,7 @@ async fn open311_routes(backend: Backend) {
     let s = webutil::Server::start(backend, |_| {}).await;
     s.shared
         .directory
-        .replace(Directory::parse(DIRECTORY, "directory.toml").unwrap());
+        .replace(Directory::parse(VILLAGE_DIRECTORY, "directory.toml").unwrap());
     let code = appeal_gateway::web::open311::service_code("安全隐患");
     let r = s
         .http

@@ -12,44 +12,6 @@ use appeal_gateway::inbox;
 use appeal_gateway::pdu;
 use common::*;
 
-const DIRECTORY: &str = r#"
-[[village]]
-code = "SH01"
-name = "双红村"
-town = "红星镇"
-signature = "【双红村】"
-modems = ["m1"]
-
-[[cadre]]
-name = "张书记"
-phone = "13900000001"
-role = "village_cadre"
-village = "SH01"
-
-[[cadre]]
-name = "王委员"
-phone = "13900000003"
-role = "village_cadre"
-village = "SH01"
-pin = "2468"
-
-[[cadre]]
-name = "红星镇办"
-phone = "13900000010"
-role = "town_office"
-town = "红星镇"
-"#;
-
-fn config_with_directory(db: &TestDb, sim: &appeal_gateway::sim::SimModem) -> String {
-    let dir_path = db.dir().join("directory.toml");
-    std::fs::write(&dir_path, DIRECTORY).unwrap();
-    format!(
-        "directory = \"{}\"\n{}",
-        dir_path.display(),
-        config_toml(&db.url, &sim.device_path(), "")
-    )
-}
-
 fn now_cst() -> chrono::DateTime<chrono::FixedOffset> {
     chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
 }
@@ -59,25 +21,11 @@ fn now_cst() -> chrono::DateTime<chrono::FixedOffset> {
 /// gateway sends.
 fn alphanumeric_pdu(sender: &str, text: &str) -> String {
     let numeric = pdu::encode_deliver("13800000000", text, now_cst(), 0).remove(0);
-    // "00" SMSC, FO, then OA: length 0B, TOA, 6 octets of BCD.
+    // "00" SMSC, FO, then OA: length 0B, TOA, 6 octets of BCD; the codec writes the new OA.
     let rest = &numeric[4 + 4 + 12..];
-    let septets: Vec<u8> = sender.bytes().collect();
-    let mut packed = vec![0u8; (septets.len() * 7).div_ceil(8)];
-    for (i, s) in septets.iter().enumerate() {
-        let bit = i * 7;
-        packed[bit / 8] |= s << (bit % 8);
-        if bit % 8 > 1 {
-            packed[bit / 8 + 1] |= s >> (8 - bit % 8);
-        }
-    }
-    let semi_octets = (septets.len() * 7).div_ceil(4);
-    format!(
-        "{}{:02X}D0{}{}",
-        &numeric[..4],
-        semi_octets,
-        hex::encode_upper(&packed),
-        rest
-    )
+    let mut oa = Vec::new();
+    pdu::write_alphanumeric(sender, &mut oa);
+    format!("{}{}{}", &numeric[..4], hex::encode_upper(&oa), rest)
 }
 
 async fn appeal_texts(store: &appeal_gateway::store::Store) -> Vec<String> {

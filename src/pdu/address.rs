@@ -226,6 +226,12 @@ pub fn write_originator(addr: &str, out: &mut Vec<u8>) {
     if write_numeric(addr, out).is_ok() {
         return;
     }
+    write_alphanumeric(addr, out);
+}
+
+/// Appends `addr` as an alphanumeric address (TOA 0xD0) even when it is all digits: what an
+/// operator's gateway, or a spoofer, sends as "13900000001" in letters.
+pub fn write_alphanumeric(addr: &str, out: &mut Vec<u8>) {
     let mut text = String::with_capacity(11);
     let mut septets = 0;
     for c in addr.chars() {
@@ -311,10 +317,9 @@ mod tests {
     fn type_of_number_travels_with_the_address() {
         // Digits sent as an alphanumeric name read like a cadre's number: only the TON says
         // it is a name.
-        let mut packed = [0u8; 10];
-        let n = gsm7::pack_into("13900000001", &mut packed, 0);
-        let mut raw = vec![(n * 7).div_ceil(4) as u8, 0xD0];
-        raw.extend_from_slice(&packed[..gsm7::packed_len(n)]);
+        let mut raw = Vec::new();
+        write_alphanumeric("13900000001", &mut raw);
+        assert_eq!(raw[1], 0xD0);
         let a = read(&hex::encode(&raw)).unwrap();
         assert_eq!(&*a, "13900000001");
         assert_eq!(a.ton(), TON_ALPHANUMERIC);

@@ -28,7 +28,7 @@ mod udh;
 use chrono::Utc;
 use chrono::{DateTime, FixedOffset};
 
-pub use address::{Address, TON_ALPHANUMERIC};
+pub use address::{write_alphanumeric, Address, TON_ALPHANUMERIC};
 pub use deliver::DeliverView;
 pub use json::to_json;
 pub use report::StatusReportView;

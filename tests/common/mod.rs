@@ -283,3 +283,51 @@ pub async fn wait_sent(sim: &SimModem, n: usize, secs: u64) {
     })
     .await;
 }
+
+/// The village the workflow tests run in: one village on modem m1, a fallback cadre (张), a
+/// cadre with a PIN for 政务服务 (王), the town office and the discipline inspector.
+pub const VILLAGE_DIRECTORY: &str = r#"
+[[village]]
+code = "SH01"
+name = "双红村"
+town = "红星镇"
+signature = "【双红村】"
+modems = ["m1"]
+
+[[cadre]]
+name = "张书记"
+phone = "13900000001"
+role = "village_cadre"
+village = "SH01"
+
+[[cadre]]
+name = "王委员"
+phone = "13900000003"
+role = "village_cadre"
+village = "SH01"
+categories = ["政务服务"]
+pin = "2468"
+
+[[cadre]]
+name = "红星镇办"
+phone = "13900000010"
+role = "town_office"
+town = "红星镇"
+
+[[cadre]]
+name = "赵纪检"
+phone = "13900000020"
+role = "inspector"
+town = "红星镇"
+"#;
+
+/// A one-modem config whose `directory` is [`VILLAGE_DIRECTORY`], written beside the database.
+pub fn config_with_directory(db: &TestDb, sim: &SimModem) -> String {
+    let dir_path = db.dir().join("directory.toml");
+    std::fs::write(&dir_path, VILLAGE_DIRECTORY).expect("write directory");
+    format!(
+        "directory = \"{}\"\n{}",
+        dir_path.display(),
+        config_toml(&db.url, &sim.device_path(), "")
+    )
+}
