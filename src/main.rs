@@ -70,6 +70,10 @@ enum Command {
         /// Database to use (default: a temporary SQLite file).
         #[arg(long)]
         database_url: Option<String>,
+        /// The daemon binary to measure (default: this one), e.g. an older build for a paired
+        /// comparison under the same harness.
+        #[arg(long)]
+        daemon: Option<std::path::PathBuf>,
     },
     /// The status page and GET /api/v1/appeals under load, on a SQLite file with N appeals.
     BenchWeb {
@@ -334,8 +338,12 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         Command::Bench {
             messages,
             database_url,
+            daemon,
         } => {
-            let me = std::env::current_exe().context("cannot find this executable")?;
+            let me = match daemon {
+                Some(d) => d,
+                None => std::env::current_exe().context("cannot find this executable")?,
+            };
             let report = appeal_gateway::bench::run(me, messages, database_url).await?;
             println!("{report}");
         }

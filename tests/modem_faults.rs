@@ -109,6 +109,7 @@ fn spawn(store: &Store, settings: ModemSettings) -> Task {
     let token = CancellationToken::new();
     let ctx = ModemContext {
         store: store.clone(),
+        receipts: Arc::new(appeal_gateway::daemon::InboxReceipts(store.clone())),
         clock: Clock::System,
         inbox_wake: Arc::new(tokio::sync::Notify::new()),
         shutdown: token.clone(),
@@ -259,3 +260,105 @@ async fn report_in_sr(backend: Backend) {
     daemon.stop().await;
 }
 both_backends!(status_report_in_sr_is_read_and_deleted, report_in_sr);
+
+/// A burst of notifications is read with AT+CMGL=0, not one AT+CMGR each; everything is filed
+/// once and the SIM ends up empty.
+async fn burst_via_cmgl(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let reads_before = sim.reads();
+    for i in 0..20 {
+        sim.receive_sms(
+            &format!("1380000{i:04}"),
+            &format!("南边的路灯坏了，第{i}盏"),
+        );
+    }
+    wait_appeals(&store, 20, 60).await;
+    assert!(
+        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
+            .await,
+        "the SIM is emptied once everything is committed"
+    );
+    assert!(sim.listings(0) >= 1, "the burst was listed with AT+CMGL=0");
+    assert!(
+        sim.reads() - reads_before < 20,
+        "fewer AT+CMGR than messages: {}",
+        sim.reads() - reads_before
+    );
+    assert_each_delivered_once(&store, &sim).await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 20);
+    daemon.stop().await;
+}
+both_backends!(a_burst_is_read_with_one_listing, burst_via_cmgl);
+
+/// A message arrives between a listing and that batch's deletes: it is not deleted with the
+/// batch (it was never committed), it is read, committed and filed exactly once afterwards, and
+/// the SIM ends up empty.
+async fn arrival_mid_batch(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sim.receive_after_next_listing("13900009999", "中途到的：西头的桥塌了");
+    for i in 0..6 {
+        sim.receive_sms(
+            &format!("1380000{i:04}"),
+            &format!("学校的水管破了，第{i}处"),
+        );
+    }
+    wait_appeals(&store, 7, 60).await;
+    assert!(
+        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
+            .await,
+        "the SIM is emptied once everything is committed"
+    );
+    assert_each_delivered_once(&store, &sim).await;
+    assert_eq!(sim.delivered().len(), 7, "the mid-batch message arrived");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 7);
+    daemon.stop().await;
+}
+both_backends!(
+    a_message_arriving_mid_batch_is_filed_once,
+    arrival_mid_batch
+);
+
+/// The burst listing answers late (past its timeout): the batch falls back to AT+CMGR without
+/// deleting anything, and the sweep deletes later; each text is filed once.
+async fn late_cmgl(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A listing may wait 3 x command_timeout_secs (9 s): answer after that.
+    sim.late_replies("AT+CMGL=0", 1, Duration::from_millis(10_500));
+    for i in 0..4 {
+        sim.receive_sms(&format!("1380000{i:04}"), &format!("北头的井干了，第{i}口"));
+    }
+    wait_appeals(&store, 4, 90).await;
+    assert!(
+        sim.wait_until(Duration::from_secs(40), |s| s.stored_count() == 0)
+            .await,
+        "the SIM is emptied once everything is committed"
+    );
+    assert_each_delivered_once(&store, &sim).await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 4);
+    daemon.stop().await;
+}
+both_backends!(
+    a_late_listing_never_deletes_an_uncommitted_message,
+    late_cmgl
+);

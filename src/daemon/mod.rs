@@ -3,6 +3,7 @@
 //! and alive (Type=notify with a watchdog).
 
 mod notify;
+mod receipts;
 mod worker;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::store::leader::{campaign_recorded, Candidate, Leader};
 use crate::store::{Store, StoreError};
 
 pub use notify::sd_notify;
+pub use receipts::InboxReceipts;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -272,6 +274,7 @@ pub async fn run(
     for m in &config.modems {
         let ctx = ModemContext {
             store: store.clone(),
+            receipts: Arc::new(InboxReceipts(store.clone())),
             clock: clock.clone(),
             inbox_wake: inbox_wake.clone(),
             shutdown: shutdown.clone(),

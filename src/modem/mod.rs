@@ -2,8 +2,8 @@
 //! through a typed command channel ([`ModemHandle`]) and reads its live state from a watch
 //! channel ([`ModemStatus`]).
 //!
-//! Receipt follows the safe order: +CMTI -> AT+CMGR -> commit the raw PDU to the inbox ->
-//! AT+CMGD, plus an AT+CMGL sweep at start and every few minutes. A database error leaves the
+//! Receipt follows the safe order: +CMTI -> AT+CMGR (AT+CMGL=0 for a burst) -> commit the raw
+//! PDUs through the [`ReceiptSink`] the daemon gives -> AT+CMGD of the committed indexes, plus an AT+CMGL sweep at start and every few minutes. A database error leaves the
 //! message on the SIM for the next sweep. A vanished or silent port is reopened with capped
 //! exponential backoff; nothing else in the daemon stops meanwhile.
 
@@ -159,10 +159,31 @@ impl ModemHandle {
     }
 }
 
+/// Why a [`ReceiptSink`] could not commit a batch; the messages stay on the SIM.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReceiptError(pub String);
+
+/// Where the modem task hands the raw PDUs it read from the modem. The task deletes a message
+/// from the modem (or acknowledges a routed one) only after `commit` returned `Ok` for the batch
+/// holding it, so whatever the sink does must be durable when it returns.
+pub trait ReceiptSink: Send + Sync {
+    /// Commits `pdus` (full hex, SMSC field first) read from `modem`, all or none; returns how
+    /// many were new (a PDU already committed is not news).
+    fn commit<'a>(
+        &'a self,
+        modem: &'a str,
+        pdus: &'a [&'a str],
+        now: DateTime<Utc>,
+    ) -> futures::future::BoxFuture<'a, Result<usize, ReceiptError>>;
+}
+
 /// What a modem task shares with the rest of the daemon.
 #[derive(Clone)]
 pub struct ModemContext {
+    /// For the PIN-refusal records only; received messages go to `receipts`.
     pub store: Store,
+    pub receipts: Arc<dyn ReceiptSink>,
     pub clock: Clock,
     /// Woken after each committed inbound PDU so the intake worker files it at once.
     pub inbox_wake: Arc<Notify>,

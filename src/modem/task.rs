@@ -10,7 +10,6 @@ use super::conn::{CmdError, Conn};
 use super::parse;
 use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
 use crate::at::Urc;
-use crate::inbox::{store_raw, store_raw_batch};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
@@ -574,16 +573,14 @@ impl Session<'_> {
             }
             Urc::Cmt { pdu, .. } | Urc::Cds { pdu, .. } => {
                 // Direct delivery: commit, then acknowledge; never ack what we failed to store.
-                match store_raw(
-                    &self.ctx.store,
-                    &self.settings.name,
-                    &pdu,
-                    self.ctx.clock.now(),
-                )
-                .await
+                match self
+                    .ctx
+                    .receipts
+                    .commit(&self.settings.name, &[pdu.as_str()], self.ctx.clock.now())
+                    .await
                 {
                     Ok(new) => {
-                        self.received(usize::from(new));
+                        self.received(new);
                         let _ = self.cmd("AT+CNMA").await?;
                     }
                     Err(e) => {
@@ -656,11 +653,51 @@ impl Session<'_> {
         r
     }
 
-    /// AT+CMGR for each index, one commit for all, then AT+CMGD for each. When any command
-    /// timed out meanwhile, nothing is deleted: an index may have been paired with another
-    /// index's late answer; the next sweep deletes what is committed.
+    /// A burst (two or more indexes) is read with one AT+CMGL=0, a single index with AT+CMGR;
+    /// then one commit for all, then AT+CMGD for each committed index. When any command timed
+    /// out meanwhile, nothing is deleted: an index may have been paired with another command's
+    /// late answer; the next sweep deletes what is committed.
+    ///
+    /// Why the deletes are per index and never a bulk `AT+CMGD=1,<flag>` (the safety argument
+    /// for "committed before deleted"):
+    /// - Only indexes present in the listing (or the AT+CMGR answer) whose batch the receipt
+    ///   sink committed are deleted. Until we delete it, a listed message occupies its slot, so
+    ///   a message arriving between the listing and the delete lands in another (empty) slot
+    ///   and no delete of this batch names it; it is announced by +CMTI and read by the next
+    ///   batch, or by the sweep. Each index is deleted at most once per batch (deduplicated),
+    ///   so a slot emptied and refilled meanwhile is not deleted a second time.
+    /// - A bulk delete of "all read" (flag 1) or more is not provably safe: modems mark messages
+    ///   read on AT+CMGR and on listing (some even on AT+CMGL=4), so a read message may be one
+    ///   whose commit failed (database down), one of a batch whose deletes were skipped after
+    ///   a timeout, or one a late answer paired with the wrong index. Only a per-index delete
+    ///   names exactly what was committed.
+    /// - After kill -9 anywhere: before the commit, the messages are still on the SIM and the
+    ///   start-up sweep (AT+CMGL=4) reads them; after the commit but before a delete, the sweep
+    ///   reads them again and the inbox's dedupe key drops the duplicate, then deletes them.
+    ///   Either way each message is committed once and filed once.
+    ///
+    /// An announced index missing from the AT+CMGL=0 listing was already read: deleted by an
+    /// earlier batch that listed it (the +CMTI came late), or left on the SIM on purpose (a
+    /// failed commit, a skipped delete), which the sweep recovers, as it does on the AT+CMGR
+    /// path.
     async fn fetch_all(&mut self, indexes: &[u32]) -> Result<(), Fault> {
         let seen = self.timeouts_seen;
+        if indexes.len() >= 2 {
+            match self
+                .cmd_timeout("AT+CMGL=0", self.settings.command_timeout * 3)
+                .await?
+            {
+                Ok(lines) => {
+                    let found = parse_listing(&lines);
+                    let delete = self.timeouts_seen == seen;
+                    return self.commit_and_delete(found, delete).await;
+                }
+                // A modem without AT+CMGL=0: read one by one (after a timeout, without deleting).
+                Err(e) => {
+                    tracing::debug!(modem = %self.settings.name, error = %e, "AT+CMGL=0 failed; reading each index");
+                }
+            }
+        }
         let mut found = Vec::with_capacity(indexes.len());
         for &index in indexes {
             let lines = match self.cmd(&format!("AT+CMGR={index}")).await? {
@@ -693,13 +730,11 @@ impl Session<'_> {
             return Ok(());
         }
         let pdus: Vec<&str> = found.iter().map(|(_, p)| p.as_str()).collect();
-        match store_raw_batch(
-            &self.ctx.store,
-            &self.settings.name,
-            &pdus,
-            self.ctx.clock.now(),
-        )
-        .await
+        match self
+            .ctx
+            .receipts
+            .commit(&self.settings.name, &pdus, self.ctx.clock.now())
+            .await
         {
             Ok(new) => {
                 self.received(new);
@@ -743,16 +778,7 @@ impl Session<'_> {
                 return Ok(());
             }
         };
-        let mut found = Vec::new();
-        let mut iter = lines.iter().peekable();
-        while let Some(line) = iter.next() {
-            if let Some(index) = parse::cmgl_index(line) {
-                if let Some(pdu) = iter.peek().filter(|l| is_hex(l)) {
-                    found.push((index, pdu.trim().to_string()));
-                    iter.next();
-                }
-            }
-        }
+        let found = parse_listing(&lines);
         if !found.is_empty() {
             tracing::info!(modem = %self.settings.name, count = found.len(), "sweep found messages on the SIM");
         }
@@ -806,6 +832,21 @@ fn registered(stat: u8) -> bool {
 fn is_hex(s: &str) -> bool {
     let s = s.trim();
     !s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The (index, PDU) pairs of an AT+CMGL answer; a header without a PDU line is skipped.
+fn parse_listing(lines: &[String]) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    let mut iter = lines.iter().peekable();
+    while let Some(line) = iter.next() {
+        if let Some(index) = parse::cmgl_index(line) {
+            if let Some(pdu) = iter.peek().filter(|l| is_hex(l)) {
+                found.push((index, pdu.trim().to_string()));
+                iter.next();
+            }
+        }
+    }
+    found
 }
 
 /// The PDU line of a +CMGR response (the line after the header).

@@ -240,6 +240,13 @@ pub struct Engine {
     delivered: Vec<String>,
     /// `late_replies`: the next `.1` commands starting with `.0` answer late.
     late: Option<(String, usize)>,
+    /// `deliver_after_next_listing`: PDUs the network delivers right after the next `AT+CMGL`
+    /// answer is composed, before the driver can send its deletes.
+    after_listing: Vec<String>,
+    /// How many `AT+CMGL=<stat>` were answered, by stat, and how many `AT+CMGR` (what the
+    /// round-trip tests count).
+    listings: [usize; 5],
+    reads: usize,
     /// `refuse_prompts`: the next this many `AT+CMGS` get a bare OK instead of `> `.
     no_prompt: usize,
     clip: bool,
@@ -278,6 +285,9 @@ impl Engine {
             pin_entries: Vec::new(),
             delivered: Vec::new(),
             late: None,
+            after_listing: Vec::new(),
+            listings: [0; 5],
+            reads: 0,
             no_prompt: 0,
             clip: false,
             crc: false,
@@ -816,6 +826,7 @@ impl Engine {
     fn cmgr(&mut self, a: &[String]) -> CmdResult {
         self.need_pdu_mode()?;
         let i: usize = num_arg(a, 0).ok_or(Fail::Cms(321))?;
+        self.reads += 1;
         match self.mem1().read(i) {
             Ok(Some(slot)) => lines(vec![
                 format!("+CMGR: {},,{}", slot.stat.code(), tpdu_len(&slot.pdu)),
@@ -828,6 +839,7 @@ impl Engine {
     fn cmgl(&mut self, a: &[String]) -> CmdResult {
         self.need_pdu_mode()?;
         let stat: u8 = num_in(a, 0, 0..=4).ok_or(Fail::Cms(302))?;
+        self.listings[usize::from(stat)] += 1;
         let mut out = Vec::new();
         for (i, slot) in self.mem1().list(stat) {
             out.push(format!(
@@ -836,6 +848,9 @@ impl Engine {
                 tpdu_len(&slot.pdu)
             ));
             out.push(slot.pdu);
+        }
+        for p in std::mem::take(&mut self.after_listing) {
+            self.deliver(&p);
         }
         lines(out)
     }
@@ -1182,6 +1197,22 @@ impl Engine {
     /// The next `count` commands starting with `prefix` (e.g. "AT+CMGR") answer late.
     pub fn late_replies(&mut self, prefix: &str, count: usize) {
         self.late = Some((prefix.to_ascii_uppercase(), count));
+    }
+
+    /// How many `AT+CMGL=<stat>` were answered (stat 0-4).
+    pub fn listings(&self, stat: u8) -> usize {
+        self.listings.get(usize::from(stat)).copied().unwrap_or(0)
+    }
+
+    /// How many `AT+CMGR` were answered.
+    pub fn reads(&self) -> usize {
+        self.reads
+    }
+
+    /// The network delivers `pdu_hex` just after the next `AT+CMGL` listing (a message arriving
+    /// between a listing and its deletes).
+    pub fn deliver_after_next_listing(&mut self, pdu_hex: &str) {
+        self.after_listing.push(pdu_hex.to_string());
     }
 
     /// The next `count` `AT+CMGS` are answered OK without the `> ` prompt.
@@ -1553,6 +1584,33 @@ mod tests {
             say(&mut e, t, "AT+CPMS=\"ME\"\r"),
             "\r\n+CMS ERROR: 302\r\n"
         );
+    }
+
+    /// The hook the commit-before-delete tests use: a message lands just after a listing, in a
+    /// free slot, unread, announced; a delete of the listed index leaves it, "all read" would
+    /// leave it too, and it is listed as unread next time.
+    #[test]
+    fn a_message_can_arrive_between_a_listing_and_its_deletes() {
+        let (mut e, t) = engine(EngineConfig {
+            echo: false,
+            ..EngineConfig::default()
+        });
+        e.preload(DELIVER);
+        let other = DELIVER.replace("9C0E", "9C0F");
+        e.deliver_after_next_listing(&other);
+        assert_eq!(
+            say(&mut e, t, "AT+CMGL=0\r"),
+            format!("\r\n+CMGL: 1,0,,23\r\n{DELIVER}\r\n\r\nOK\r\n")
+        );
+        assert_eq!(e.listings(0), 1);
+        assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",2\r\n");
+        assert_eq!(say(&mut e, t, "AT+CMGD=1\r"), "\r\nOK\r\n");
+        assert_eq!(e.stored_count(), 1, "the new arrival is not deleted");
+        assert_eq!(say(&mut e, t, "AT+CMGD=1,1\r"), "\r\nOK\r\n");
+        assert_eq!(e.stored_count(), 1, "nor by deleting all read ones");
+        let listed = say(&mut e, t, "AT+CMGL=0\r");
+        assert!(listed.starts_with("\r\n+CMGL: 2,0,,"), "{listed:?}");
+        assert_eq!(e.delivered().len(), 2);
     }
 
     #[test]

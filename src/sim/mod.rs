@@ -216,6 +216,26 @@ impl SimModem {
         });
     }
 
+    /// How many `AT+CMGL=<stat>` the modem answered (0 = unread, 4 = all).
+    pub fn listings(&self, stat: u8) -> usize {
+        self.inner.shared.lock().engine.listings(stat)
+    }
+
+    /// How many `AT+CMGR` the modem answered.
+    pub fn reads(&self) -> usize {
+        self.inner.shared.lock().engine.reads()
+    }
+
+    /// Like `receive_sms`, but the text arrives just after the next `AT+CMGL` listing is
+    /// answered: between the driver's listing and its deletes.
+    pub fn receive_after_next_listing(&self, from: &str, text: &str) {
+        self.with_engine(|st| {
+            for part in self.encode(st, from, text) {
+                st.engine.deliver_after_next_listing(&part);
+            }
+        });
+    }
+
     /// Delivers an arbitrary PDU (full hex with SMSC field; possibly malformed).
     pub fn receive_pdu(&self, pdu_hex: &str) {
         self.with_engine(|st| st.engine.deliver(pdu_hex));

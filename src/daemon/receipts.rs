@@ -1,0 +1,26 @@
+//! The daemon's receipt sink: what a modem task reads is committed to the inbox table
+//! (`inbox::store_raw_batch`), one transaction per batch.
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::modem::{ReceiptError, ReceiptSink};
+use crate::store::Store;
+
+/// Commits received PDUs to the inbox of `store`.
+pub struct InboxReceipts(pub Store);
+
+impl ReceiptSink for InboxReceipts {
+    fn commit<'a>(
+        &'a self,
+        modem: &'a str,
+        pdus: &'a [&'a str],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<usize, ReceiptError>> {
+        Box::pin(async move {
+            crate::inbox::store_raw_batch(&self.0, modem, pdus, now)
+                .await
+                .map_err(|e| ReceiptError(e.to_string()))
+        })
+    }
+}
