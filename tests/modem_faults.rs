@@ -354,6 +354,7 @@ async fn late_cmgl(backend: Backend) {
             .await,
         "the SIM is emptied once everything is committed"
     );
+    assert!(sim.listings(0) >= 1, "the burst was listed with AT+CMGL=0");
     assert_each_delivered_once(&store, &sim).await;
     assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 4);
     daemon.stop().await;
@@ -361,4 +362,38 @@ async fn late_cmgl(backend: Backend) {
 both_backends!(
     a_late_listing_never_deletes_an_uncommitted_message,
     late_cmgl
+);
+
+/// A modem that answers `ERROR` to a line of chained deletes: nothing of that line was deleted,
+/// the driver deletes one per command from then on, and the sweep deletes what the refused line
+/// named; each text is filed once and the SIM ends up empty.
+async fn chained_deletes_refused(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    sim.refuse_chained_lines(true);
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..15 {
+        sim.receive_sms(
+            &format!("1380000{i:04}"),
+            &format!("东边的电线断了，第{i}根"),
+        );
+    }
+    wait_appeals(&store, 15, 60).await;
+    assert!(
+        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
+            .await,
+        "the SIM is emptied once everything is committed"
+    );
+    assert_each_delivered_once(&store, &sim).await;
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 15);
+    daemon.stop().await;
+}
+both_backends!(
+    refused_chained_deletes_fall_back_to_one_by_one,
+    chained_deletes_refused
 );

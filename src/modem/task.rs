@@ -14,6 +14,9 @@ use crate::at::Urc;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
 const MAX_TIMEOUTS: u32 = 3;
+/// Deletes chained on one command line: "AT" and 12 x "+CMGD=255;" stay under 128 characters,
+/// well within the line buffers of SIM800 (556), EC2x and SIM7600.
+const DELETES_PER_LINE: usize = 12;
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -71,6 +74,7 @@ pub(super) async fn run(
                     timeouts_seen: 0,
                     ready: false,
                     mem: "SM",
+                    chain_deletes: true,
                 };
                 match session.run(&mut rx).await {
                     Ok(()) => break,
@@ -154,6 +158,8 @@ struct Session<'a> {
     ready: bool,
     /// The memory chosen at init for reading, deleting and receiving ("SM" or "ME").
     mem: &'static str,
+    /// The modem takes several AT+CMGD on one line (until it answers such a line `ERROR`).
+    chain_deletes: bool,
 }
 
 impl Session<'_> {
@@ -665,7 +671,8 @@ impl Session<'_> {
     ///   a message arriving between the listing and the delete lands in another (empty) slot
     ///   and no delete of this batch names it; it is announced by +CMTI and read by the next
     ///   batch, or by the sweep. Each index is deleted at most once per batch (deduplicated),
-    ///   so a slot emptied and refilled meanwhile is not deleted a second time.
+    ///   so a slot emptied and refilled meanwhile is not deleted a second time; several such
+    ///   deletes may share one command line (`delete_committed`), never a failed line retried.
     /// - A bulk delete of "all read" (flag 1) or more is not provably safe: modems mark messages
     ///   read on AT+CMGR and on listing (some even on AT+CMGL=4), so a read message may be one
     ///   whose commit failed (database down), one of a batch whose deletes were skipped after
@@ -748,17 +755,55 @@ impl Session<'_> {
                     }
                     was_db
                 });
-                for (index, _) in found.into_iter().filter(|_| delete) {
-                    if let Err(e) = self.cmd(&format!("AT+CMGD={index}")).await? {
-                        // Kept and deduplicated: the next sweep deletes it.
-                        tracing::warn!(modem = %self.settings.name, index, error = %e, "delete failed; will retry");
-                    }
+                if delete {
+                    let indexes: Vec<u32> = found.iter().map(|(i, _)| *i).collect();
+                    self.delete_committed(&indexes).await?;
                 }
             }
             Err(e) => {
                 tracing::error!(modem = %self.settings.name, count = found.len(), error = %e, "database unavailable: messages left on the SIM");
                 self.status
                     .send_modify(|s| s.error = Some(format!("database: {e}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes committed `indexes`, several per command line (`AT+CMGD=3;+CMGD=4;...`, V.250
+    /// concatenation) while the modem accepts that, else one per command.
+    ///
+    /// A chained line stops at its first failing command, and which ones ran before is not
+    /// told. None of the rest is tried again here: a slot this line emptied may already hold a
+    /// new, uncommitted message, and deleting it a second time would lose that message. What is
+    /// left is committed and stays for the sweep (read again, deduplicated, then deleted). A
+    /// plain `ERROR` may mean the modem does not take chained lines at all (or not this long),
+    /// so the session goes one by one from then on.
+    async fn delete_committed(&mut self, indexes: &[u32]) -> Result<(), Fault> {
+        let per_line = if self.chain_deletes {
+            DELETES_PER_LINE
+        } else {
+            1
+        };
+        for chunk in indexes.chunks(per_line) {
+            let line = chunk
+                .iter()
+                .map(|i| format!("+CMGD={i}"))
+                .collect::<Vec<_>>()
+                .join(";");
+            match self.cmd(&format!("AT{line}")).await? {
+                Ok(_) => {}
+                Err(e) => {
+                    if chunk.len() > 1 && matches!(e, CmdError::Error) {
+                        tracing::info!(modem = %self.settings.name, "modem refuses chained AT+CMGD; deleting one per command");
+                        self.chain_deletes = false;
+                    }
+                    // Kept and deduplicated: the next sweep deletes it.
+                    tracing::warn!(modem = %self.settings.name, indexes = ?chunk, error = %e, "delete failed; the sweep deletes later");
+                    if matches!(e, CmdError::Timeout(..)) {
+                        // After a timeout the next answers may be late ones: no more deletes.
+                        return Ok(());
+                    }
+                }
             }
         }
         Ok(())

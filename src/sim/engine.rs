@@ -247,6 +247,8 @@ pub struct Engine {
     /// round-trip tests count).
     listings: [usize; 5],
     reads: usize,
+    /// `refuse_chained_lines`: a line with several commands answers `ERROR`, none run.
+    no_chains: bool,
     /// `refuse_prompts`: the next this many `AT+CMGS` get a bare OK instead of `> `.
     no_prompt: usize,
     clip: bool,
@@ -288,6 +290,7 @@ impl Engine {
             after_listing: Vec::new(),
             listings: [0; 5],
             reads: 0,
+            no_chains: false,
             no_prompt: 0,
             clip: false,
             crc: false,
@@ -395,6 +398,7 @@ impl Engine {
     /// Runs one command line (after "AT"); chained commands stop at the first failure.
     fn execute(&mut self, body: &str) -> Vec<u8> {
         let cmds = match split_commands(body) {
+            Some(c) if c.len() > 1 && self.no_chains => return self.render_fail(Fail::Error),
             Some(c) => c,
             None => return self.render_fail(Fail::Error),
         };
@@ -1197,6 +1201,12 @@ impl Engine {
     /// The next `count` commands starting with `prefix` (e.g. "AT+CMGR") answer late.
     pub fn late_replies(&mut self, prefix: &str, count: usize) {
         self.late = Some((prefix.to_ascii_uppercase(), count));
+    }
+
+    /// Like firmware with a short line buffer: a command line chaining several commands
+    /// answers `ERROR` and runs none of them.
+    pub fn refuse_chained_lines(&mut self, on: bool) {
+        self.no_chains = on;
     }
 
     /// How many `AT+CMGL=<stat>` were answered (stat 0-4).

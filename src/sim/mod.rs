@@ -216,6 +216,11 @@ impl SimModem {
         });
     }
 
+    /// A command line chaining several commands (`AT+CMGD=1;+CMGD=2`) answers `ERROR`.
+    pub fn refuse_chained_lines(&self, on: bool) {
+        self.with_engine(|st| st.engine.refuse_chained_lines(on));
+    }
+
     /// How many `AT+CMGL=<stat>` the modem answered (0 = unread, 4 = all).
     pub fn listings(&self, stat: u8) -> usize {
         self.inner.shared.lock().engine.listings(stat)
