@@ -231,6 +231,15 @@ impl SimModem {
         self.inner.shared.lock().engine.reads()
     }
 
+    /// The network delivers these PDUs back to back (one lock for all: what the bench uses).
+    pub fn receive_pdus(&self, pdus: &[String]) {
+        self.with_engine(|st| {
+            for p in pdus {
+                st.engine.deliver(p);
+            }
+        });
+    }
+
     /// Like `receive_sms`, but the text arrives just after the next `AT+CMGL` listing is
     /// answered: between the driver's listing and its deletes.
     pub fn receive_after_next_listing(&self, from: &str, text: &str) {
