@@ -33,6 +33,36 @@ async fn assert_each_delivered_once(store: &Store, sim: &SimModem) {
     }
 }
 
+/// A fresh database, simulator (prepared by `prep`) and in-process daemon, after the daemon's
+/// start-up sweep has settled, so the test's texts meet a running session.
+async fn settled_daemon(
+    backend: Backend,
+    prep: impl FnOnce(&SimModem),
+) -> (TestDb, SimModem, InProcess, Store) {
+    let db = TestDb::new(backend).await;
+    let sim = start_sim().await;
+    prep(&sim);
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    (db, sim, daemon, store)
+}
+
+/// The SIM empties within `secs` once everything is committed, every delivered PDU is in the
+/// inbox once, and exactly `appeals` appeals were filed.
+async fn assert_drained(store: &Store, sim: &SimModem, secs: u64, appeals: i64) {
+    assert!(
+        sim.wait_until(Duration::from_secs(secs), |s| s.stored_count() == 0)
+            .await,
+        "the SIM is emptied once everything is committed"
+    );
+    assert_each_delivered_once(store, sim).await;
+    assert_eq!(count(store, "SELECT COUNT(*) FROM appeals").await, appeals);
+}
+
 /// A late `+CMGR` answer lands while the next `AT+CMGR` is pending. The driver must not take it
 /// for the next index's message and delete that one unread: every text is filed, once, and the
 /// SIM ends up empty.
@@ -55,13 +85,7 @@ async fn late_cmgr(backend: Backend) {
         );
     }
     wait_appeals(&store, 3, 60).await;
-    assert!(
-        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
-            .await,
-        "the SIM is emptied once everything is committed"
-    );
-    assert_each_delivered_once(&store, &sim).await;
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 3);
+    assert_drained(&store, &sim, 30, 3).await;
     daemon.stop().await;
 }
 both_backends!(late_answer_never_deletes_an_uncommitted_message, late_cmgr);
@@ -264,14 +288,7 @@ both_backends!(status_report_in_sr_is_read_and_deleted, report_in_sr);
 /// A burst of notifications is read with AT+CMGL=0, not one AT+CMGR each; everything is filed
 /// once and the SIM ends up empty.
 async fn burst_via_cmgl(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_db, sim, daemon, store) = settled_daemon(backend, |_| {}).await;
     let reads_before = sim.reads();
     for i in 0..20 {
         sim.receive_sms(
@@ -301,14 +318,7 @@ both_backends!(a_burst_is_read_with_one_listing, burst_via_cmgl);
 /// batch (it was never committed), it is read, committed and filed exactly once afterwards, and
 /// the SIM ends up empty.
 async fn arrival_mid_batch(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_db, sim, daemon, store) = settled_daemon(backend, |_| {}).await;
     sim.receive_after_next_listing("13900009999", "中途到的：西头的桥塌了");
     for i in 0..6 {
         sim.receive_sms(
@@ -317,14 +327,8 @@ async fn arrival_mid_batch(backend: Backend) {
         );
     }
     wait_appeals(&store, 7, 60).await;
-    assert!(
-        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
-            .await,
-        "the SIM is emptied once everything is committed"
-    );
-    assert_each_delivered_once(&store, &sim).await;
     assert_eq!(sim.delivered().len(), 7, "the mid-batch message arrived");
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 7);
+    assert_drained(&store, &sim, 30, 7).await;
     daemon.stop().await;
 }
 both_backends!(
@@ -335,28 +339,15 @@ both_backends!(
 /// The burst listing answers late (past its timeout): the batch falls back to AT+CMGR without
 /// deleting anything, and the sweep deletes later; each text is filed once.
 async fn late_cmgl(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_db, sim, daemon, store) = settled_daemon(backend, |_| {}).await;
     // A listing may wait 3 x command_timeout_secs (9 s): answer after that.
     sim.late_replies("AT+CMGL=0", 1, Duration::from_millis(10_500));
     for i in 0..4 {
         sim.receive_sms(&format!("1380000{i:04}"), &format!("北头的井干了，第{i}口"));
     }
     wait_appeals(&store, 4, 90).await;
-    assert!(
-        sim.wait_until(Duration::from_secs(40), |s| s.stored_count() == 0)
-            .await,
-        "the SIM is emptied once everything is committed"
-    );
     assert!(sim.listings(0) >= 1, "the burst was listed with AT+CMGL=0");
-    assert_each_delivered_once(&store, &sim).await;
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 4);
+    assert_drained(&store, &sim, 40, 4).await;
     daemon.stop().await;
 }
 both_backends!(
@@ -368,15 +359,8 @@ both_backends!(
 /// the driver deletes one per command from then on, and the sweep deletes what the refused line
 /// named; each text is filed once and the SIM ends up empty.
 async fn chained_deletes_refused(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let sim = start_sim().await;
-    sim.refuse_chained_lines(true);
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_db, sim, daemon, store) =
+        settled_daemon(backend, |sim| sim.refuse_chained_lines(true)).await;
     for i in 0..15 {
         sim.receive_sms(
             &format!("1380000{i:04}"),
@@ -384,13 +368,7 @@ async fn chained_deletes_refused(backend: Backend) {
         );
     }
     wait_appeals(&store, 15, 60).await;
-    assert!(
-        sim.wait_until(Duration::from_secs(30), |s| s.stored_count() == 0)
-            .await,
-        "the SIM is emptied once everything is committed"
-    );
-    assert_each_delivered_once(&store, &sim).await;
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM appeals").await, 15);
+    assert_drained(&store, &sim, 30, 15).await;
     daemon.stop().await;
 }
 both_backends!(
