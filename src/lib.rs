@@ -6,20 +6,23 @@
 
 pub mod appeals;
 pub mod at;
-pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod daemon;
-pub mod demo;
 pub mod directory;
+pub mod grade;
 pub mod inbox;
 pub mod intake;
 pub mod modem;
 pub mod outbox;
 pub mod pdu;
+pub mod phone;
+pub mod quiet;
 pub mod scheduler;
+pub mod sender;
 pub mod sim;
 pub mod store;
+pub mod tools;
 pub mod wake;
 pub mod web;
 pub mod webhooks;

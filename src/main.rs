@@ -319,7 +319,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             appeal_gateway::daemon::run(c, Clock::System, shutdown_on_signals()).await?;
         }
         Command::Demo { listen, seconds } => {
-            appeal_gateway::demo::run(listen, seconds, shutdown_on_signals()).await?;
+            appeal_gateway::tools::demo::run(listen, seconds, shutdown_on_signals()).await?;
         }
         Command::BenchWeb {
             db,
@@ -329,11 +329,11 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             hold,
             connections,
         } => {
-            appeal_gateway::web::load::run(&db, appeals, clients, seconds, hold, connections)
+            appeal_gateway::tools::load::run(&db, appeals, clients, seconds, hold, connections)
                 .await?;
         }
         Command::Simulate => {
-            appeal_gateway::demo::simulate(shutdown_on_signals()).await?;
+            appeal_gateway::tools::demo::simulate(shutdown_on_signals()).await?;
         }
         Command::Bench {
             messages,
@@ -344,7 +344,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 Some(d) => d,
                 None => std::env::current_exe().context("cannot find this executable")?,
             };
-            let report = appeal_gateway::bench::run(me, messages, database_url).await?;
+            let report = appeal_gateway::tools::bench::run(me, messages, database_url).await?;
             println!("{report}");
         }
         Command::Migrate { config } => {
@@ -473,7 +473,8 @@ fn directory_command(
     config: &std::path::Path,
     command: DirectoryCommand,
 ) -> anyhow::Result<ExitCode> {
-    use appeal_gateway::directory::{national, Cadre, Directory, Village};
+    use appeal_gateway::directory::{Cadre, Directory, Village};
+    use appeal_gateway::phone::national;
     let c = load_config(config)?;
     let Some(path) = c.directory.clone() else {
         bail!("{} has no `directory = \"...\"` line", config.display());

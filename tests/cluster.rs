@@ -14,8 +14,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use appeal_gateway::appeals::events::{verify, AuditKey};
+use appeal_gateway::appeals::events::verify;
 use appeal_gateway::appeals::{list_appeals, AppealFilter, AppealRow};
+use appeal_gateway::config::audit_key::AuditKey;
 use appeal_gateway::intake::normalize;
 use appeal_gateway::outbox::{claim_next, enqueue, NewSms};
 use appeal_gateway::sim::SimModem;

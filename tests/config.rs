@@ -6,8 +6,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use appeal_gateway::config::{
-    default_rules, Colour, Config, ConfigErrors, Device, Role, WebhookEvent, DATABASE_URL_ENV,
+    default_rules, Config, ConfigErrors, Device, Role, WebhookEvent, DATABASE_URL_ENV,
 };
+use appeal_gateway::grade::Colour;
 use chrono::NaiveTime;
 
 /// `Config::load` reads the process environment; tests that call it hold this lock so the

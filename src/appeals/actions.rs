@@ -9,16 +9,17 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
 use super::events::{append_event, NewEvent};
 use super::messages as msg;
-use super::{mask_phone, FilingPolicy, Step};
-use crate::config::{Colour, Config};
-use crate::directory::{national, Cadre, CadreRole, Directory};
+use super::{FilingPolicy, Step};
+use crate::config::Config;
+use crate::directory::{Cadre, CadreRole, Directory};
+use crate::grade::Colour;
 use crate::outbox::{enqueue, NewSms};
+use crate::phone::{mask as mask_phone, national};
 use crate::store::{Backend, Result as StoreResult, Store, StoreError};
 
 /// What an operation needs besides the database: the filing policy (zone, colours, signature),
@@ -38,7 +39,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(config: &Config, directory: Arc<Directory>) -> Ctx {
         Ctx {
-            policy: crate::daemon::filing_policy(config),
+            policy: FilingPolicy::from_config(config),
             directory,
             quiet_hours: config.quiet_hours,
             append_window: config.intake.append_window,
@@ -70,7 +71,7 @@ impl Ctx {
         if urgent {
             now
         } else {
-            after_quiet(now, self.policy.tz, self.quiet_hours)
+            crate::quiet::end_after(now, self.policy.tz, self.quiet_hours)
         }
     }
 
@@ -91,34 +92,6 @@ impl Ctx {
 
 fn millis(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// The first instant at or after `now` outside the quiet window (start inclusive, end
-/// exclusive, may wrap midnight; start == end means no quiet hours).
-pub fn after_quiet(
-    now: DateTime<Utc>,
-    tz: Tz,
-    (start, end): (NaiveTime, NaiveTime),
-) -> DateTime<Utc> {
-    let local = now.with_timezone(&tz);
-    let t = local.time();
-    let quiet = if start <= end {
-        start <= t && t < end
-    } else {
-        t >= start || t < end
-    };
-    if !quiet {
-        return now;
-    }
-    let mut day = local.date_naive();
-    if start > end && t >= start {
-        day = day.succ_opt().unwrap_or(day);
-    }
-    // China keeps no daylight saving, so the local end time exists exactly once.
-    tz.from_local_datetime(&day.and_time(end))
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or(now)
 }
 
 /// Who acts.
@@ -844,42 +817,6 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono_tz::Asia::Shanghai;
-
-    fn hm(h: u32, m: u32) -> NaiveTime {
-        NaiveTime::from_hms_opt(h, m, 0).unwrap()
-    }
-
-    fn local(d: u32, h: u32, m: u32) -> DateTime<Utc> {
-        Shanghai
-            .with_ymd_and_hms(2022, 7, d, h, m, 0)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn quiet_hours_hold_until_morning() {
-        let q = (hm(22, 0), hm(7, 0));
-        for (now, expect) in [
-            (local(13, 21, 59), local(13, 21, 59)),
-            (local(13, 22, 0), local(14, 7, 0)),
-            (local(13, 23, 30), local(14, 7, 0)),
-            (local(14, 3, 0), local(14, 7, 0)),
-            (local(14, 7, 0), local(14, 7, 0)),
-            (local(14, 12, 0), local(14, 12, 0)),
-        ] {
-            assert_eq!(after_quiet(now, Shanghai, q), expect, "{now}");
-        }
-        // Non-wrapping window and none at all.
-        assert_eq!(
-            after_quiet(local(13, 13, 0), Shanghai, (hm(12, 0), hm(14, 0))),
-            local(13, 14, 0)
-        );
-        assert_eq!(
-            after_quiet(local(13, 23, 0), Shanghai, (hm(0, 0), hm(0, 0))),
-            local(13, 23, 0)
-        );
-    }
 
     #[test]
     fn state_table() {

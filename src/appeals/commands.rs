@@ -12,8 +12,9 @@ use super::messages as msg;
 use super::routing::{incoming_text, own_appeal, reply, TextIn, TextOutcome};
 use super::survey::{answer, Rated};
 use super::Step;
-use crate::directory::{national, Cadre, CadreRole};
+use crate::directory::{Cadre, CadreRole};
 use crate::intake::{parse_intent, CadreCommand, CadreVerb, Intent, SenderRole, Target};
+use crate::phone::national;
 use crate::store::{Result, Store};
 
 /// What a text turned into.
@@ -148,7 +149,7 @@ async fn log_refusal(
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tracing::warn!(phone = %super::mask_phone(m.phone), why, "command refused");
+    tracing::warn!(phone = %crate::phone::mask(m.phone), why, "command refused");
     append_event(
         store,
         tx,

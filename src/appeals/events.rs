@@ -28,19 +28,16 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::audit_key::{load_key_file, AuditKey, KeyError};
 use crate::config::{AuditKeySource, Config};
 use crate::store::{Backend, Result, Store, StoreError};
 
 /// Advisory lock key for the event chain (arbitrary, fixed).
 const CHAIN_LOCK: i64 = 0x6170_7065_616c_0001;
-
-/// Shortest key accepted: 256 bits, the HMAC-SHA256 block strength.
-pub const MIN_KEY_BYTES: usize = 32;
 
 /// Marks a keyed hash; a later scheme would get `hmac2:`.
 const KEYED_PREFIX: &str = "hmac1:";
@@ -59,61 +56,14 @@ pub struct NewEvent<'a> {
     pub text: &'a str,
 }
 
-/// The chain's secret. Debug never shows it.
-#[derive(Clone)]
-pub struct AuditKey {
-    bytes: Vec<u8>,
-    id: String,
-}
-
-impl std::fmt::Debug for AuditKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "AuditKey({})", self.id)
-    }
-}
-
-impl AuditKey {
-    /// Any text or bytes of at least [`MIN_KEY_BYTES`]; surrounding whitespace (a key file's
-    /// newline) is not part of the key.
-    pub fn new(material: &[u8]) -> std::result::Result<AuditKey, AuditError> {
-        let bytes = material.trim_ascii().to_vec();
-        if bytes.len() < MIN_KEY_BYTES {
-            return Err(AuditError::ShortKey(bytes.len()));
-        }
-        let id = hex::encode(&mac(&bytes, &[b"appeal-gateway audit key id"])[..4]);
-        Ok(AuditKey { bytes, id })
-    }
-
-    /// A public name for the key (8 hex digits of a MAC, reveals nothing of the key): every
-    /// keyed hash carries it, so a wrong key is named as such.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("the audit key is {0} bytes long, at least 32 are needed (fix: use 64 hex digits from `openssl rand -hex 32`)")]
-    ShortKey(usize),
-    #[error("audit key file {path}: {problem} (fix: {fix})")]
-    KeyFile {
-        path: PathBuf,
-        problem: String,
-        fix: String,
-    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
     #[error("the audit chain in this database is keyed with key {chain}, this daemon's key is {ours} (fix: give every daemon on one database the same key: copy the key file of the daemon that wrote the chain, or point [audit] key_file at it)")]
     OtherKey { chain: String, ours: String },
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-fn mac(key: &[u8], fields: &[&[u8]]) -> Vec<u8> {
-    // HMAC takes a key of any length; new_from_slice cannot fail for Hmac<Sha256>.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length");
-    for f in fields {
-        m.update(f);
-    }
-    m.finalize().into_bytes().to_vec()
 }
 
 /// The event's fields, each length-prefixed so no two different events serialise alike.
@@ -138,8 +88,8 @@ fn legacy_hash(prev: &str, e: &NewEvent<'_>) -> String {
 fn keyed_hash(key: &AuditKey, prev: &str, e: &NewEvent<'_>) -> String {
     format!(
         "{KEYED_PREFIX}{}:{}",
-        key.id,
-        hex::encode(mac(&key.bytes, &[&content(prev, e)]))
+        key.id(),
+        hex::encode(key.mac(&[&content(prev, e)]))
     )
 }
 
@@ -318,10 +268,10 @@ impl<'k> Verifier<'k> {
                 ));
             };
             let key_id = rest.split(':').next().unwrap_or_default();
-            if key_id != key.id {
+            if key_id != key.id() {
                 return Err(broken(format!(
                     "keyed with key {key_id}, not with the configured key {}",
-                    key.id
+                    key.id()
                 )));
             }
             if keyed_hash(key, &self.prev, &r.event()) != r.hash {
@@ -462,56 +412,6 @@ pub async fn verify_chain(store: &Store) -> Result<std::result::Result<u64, Chai
         .map(|v| v.checked))
 }
 
-/// Reads a key file; `create` makes a fresh random one when it is missing (the default
-/// location), atomically so two daemons starting together end up with the same key.
-pub fn load_key_file(path: &Path, create: bool) -> std::result::Result<AuditKey, AuditError> {
-    let file_err = |problem: String, fix: &str| AuditError::KeyFile {
-        path: path.to_path_buf(),
-        problem,
-        fix: fix.to_string(),
-    };
-    match std::fs::read(path) {
-        Ok(bytes) => AuditKey::new(&bytes).map_err(|e| match e {
-            AuditError::ShortKey(n) => file_err(
-                format!("holds a key of {n} bytes; at least 32 are needed"),
-                "write 64 hex digits into it: `openssl rand -hex 32 > FILE`",
-            ),
-            other => other,
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let material = hex::encode(rand::random::<[u8; 32]>());
-            create_exclusive(path, &material).map_err(|e| {
-                file_err(
-                    format!("cannot create it: {e}"),
-                    "make its folder writable for the daemon, or set [audit] key_file to a key file you created",
-                )
-            })?;
-            tracing::warn!(path = %path.display(), "created a new audit key; keep a copy of it outside this machine's database");
-            load_key_file(path, false)
-        }
-        Err(e) => Err(file_err(
-            format!("cannot read it: {e}"),
-            "create it (`openssl rand -hex 32 > FILE; chmod 600 FILE`) and let the appeal-gateway user read it",
-        )),
-    }
-}
-
-/// Writes `text` to a private temporary file and links it into place, which fails if the
-/// file appeared meanwhile (another daemon won the race: its key is then the one read).
-fn create_exclusive(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    match std::fs::hard_link(tmp.path(), path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// The key `config` names; `create` allows making the default key file (the daemon does,
 /// `audit verify` does not). `Ok(None)`: the default key file does not exist (yet).
 pub fn load_key(
@@ -519,12 +419,12 @@ pub fn load_key(
     create: bool,
 ) -> std::result::Result<Option<AuditKey>, AuditError> {
     match &config.audit.key {
-        AuditKeySource::Inline(k) => AuditKey::new(k.as_bytes()).map(Some),
-        AuditKeySource::File(p) => load_key_file(p, false).map(Some),
+        AuditKeySource::Inline(k) => Ok(Some(AuditKey::new(k.as_bytes())?)),
+        AuditKeySource::File(p) => Ok(Some(load_key_file(p, false)?)),
         AuditKeySource::Default => {
             let p = config.audit_files().0;
             if create || p.exists() {
-                load_key_file(&p, create).map(Some)
+                Ok(Some(load_key_file(&p, create)?))
             } else {
                 Ok(None)
             }
@@ -568,7 +468,7 @@ pub async fn start_audit(config: &Config, store: &Store) -> std::result::Result<
     let key = match load_key(config, true)? {
         Some(k) => Arc::new(k),
         // Unreachable: with `create` a missing default key file is made.
-        None => return Err(AuditError::ShortKey(0)),
+        None => return Err(KeyError::Short(0).into()),
     };
     let newest: Option<String> = sqlx::query_scalar(
         &store.sql("SELECT hash FROM events WHERE hash LIKE ? ORDER BY id DESC LIMIT 1"),
@@ -583,10 +483,10 @@ pub async fn start_audit(config: &Config, store: &Store) -> std::result::Result<
             .next()
             .unwrap_or_default()
             .to_string();
-        if chain != key.id {
+        if chain != key.id() {
             return Err(AuditError::OtherKey {
                 chain,
-                ours: key.id.clone(),
+                ours: key.id().to_string(),
             });
         }
     }
@@ -747,7 +647,7 @@ mod tests {
     fn short_keys_are_refused() {
         assert!(matches!(
             AuditKey::new(b"too short"),
-            Err(AuditError::ShortKey(9))
+            Err(KeyError::Short(9))
         ));
         assert!(AuditKey::new(&[b'x'; 32]).is_ok());
         // The key file's newline is not part of the key.

@@ -9,7 +9,7 @@ use sqlx::{Any, Transaction};
 use super::events::{append_event, NewEvent};
 use super::number::{format_number, local_day};
 use super::Step;
-use crate::config::{Colour, Colours, Rule};
+use crate::grade::{Colour, Colours, Rule};
 use crate::outbox::{enqueue, NewSms};
 use crate::store::{from_millis, Result, Store};
 
@@ -25,12 +25,19 @@ pub struct FilingPolicy {
 }
 
 impl FilingPolicy {
+    /// The filing policy a configuration sets.
+    pub fn from_config(c: &crate::config::Config) -> FilingPolicy {
+        FilingPolicy {
+            tz: c.time_zone,
+            signature: c.signature.clone(),
+            ack_template: c.templates.ack.clone(),
+            colours: c.colours.clone(),
+            rules: c.rules.clone(),
+        }
+    }
+
     pub fn classify(&self, text: &str) -> (String, Colour) {
-        self.rules
-            .iter()
-            .find(|r| r.pattern.is_match(text))
-            .map(|r| (r.category.clone(), r.colour))
-            .unwrap_or_else(|| ("其他".to_string(), Colour::Green))
+        crate::grade::classify(&self.rules, text)
     }
 
     /// The acknowledgement with this policy's signature. Rendered by the same single-pass
@@ -133,7 +140,7 @@ pub async fn file_appeal(
         },
     )
     .await?;
-    tracing::info!(number = %number, phone = %super::mask_phone(a.phone), %category, %colour, "appeal filed");
+    tracing::info!(number = %number, phone = %crate::phone::mask(a.phone), %category, %colour, "appeal filed");
     Ok(Filed {
         id,
         number,

@@ -1,7 +1,7 @@
 //! Every Chinese SMS text of the workflow, in one place so wording is reviewed together and kept
 //! short (70 Chinese characters fill one SMS). Pure functions of their inputs.
 
-use crate::config::Colour;
+use crate::grade::Colour;
 
 /// The head of an appeal's text for alerts: at most `n` characters, "…" when cut.
 pub fn preview(text: &str, n: usize) -> String {

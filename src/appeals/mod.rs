@@ -47,31 +47,3 @@ impl Step {
         }
     }
 }
-
-/// Masks a phone number for logs and viewers: 13812345678 -> 138****5678.
-pub fn mask_phone(phone: &str) -> String {
-    let digits: Vec<char> = phone.chars().collect();
-    let (prefix, rest) = if phone.starts_with("+86") && digits.len() > 3 {
-        ("", &digits[3..])
-    } else {
-        ("", &digits[..])
-    };
-    if rest.len() < 7 {
-        return format!("{prefix}{}", "*".repeat(rest.len()));
-    }
-    let head: String = rest[..3].iter().collect();
-    let tail: String = rest[rest.len() - 4..].iter().collect();
-    format!("{prefix}{head}****{tail}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks() {
-        assert_eq!(mask_phone("13812345678"), "138****5678");
-        assert_eq!(mask_phone("+8613812345678"), "138****5678");
-        assert_eq!(mask_phone("10086"), "*****");
-    }
-}

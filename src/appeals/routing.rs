@@ -11,10 +11,11 @@ use sqlx::{Any, Transaction};
 use super::actions::{row_to_appeal, Actor, Appeal, Ctx, Writer, APPEAL_COLUMNS};
 use super::events::{append_event, NewEvent};
 use super::messages as msg;
-use super::{file_appeal, mask_phone, Filed, FilingPolicy, NewAppeal, Step};
-use crate::config::Colour;
+use super::{file_appeal, Filed, FilingPolicy, NewAppeal, Step};
 use crate::directory::CadreRole;
+use crate::grade::Colour;
 use crate::outbox::{enqueue, NewSms};
+use crate::phone::mask as mask_phone;
 use crate::store::{Result, Store};
 
 /// A first message this short (letters and digits, punctuation aside) is taken as the start of

@@ -1,7 +1,7 @@
 //! Built-in defaults that are more than a number: the reply template and the
 //! classification rules used when the file has no `[[rule]]`.
 
-use super::{Colour, Rule};
+use crate::grade::{Colour, Rule};
 
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Shanghai";
 pub const DEFAULT_SIGNATURE: &str = "【村委会】";

@@ -8,16 +8,15 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
-use crate::scheduler::SchedulerSettings;
-
+use super::audit_key::MIN_KEY_BYTES;
 use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
 use super::validate::{self, Problem};
 use super::{
-    Account, ApiConfig, AuditConfig, AuditKeySource, ColourLimits, Colours, Config, ConfigError,
-    ConfigErrors, DatabaseConfig, IntakeConfig, ModemConfig, OutboxConfig, Rule, Templates,
+    Account, ApiConfig, AuditConfig, AuditKeySource, Config, ConfigError, ConfigErrors,
+    DatabaseConfig, IntakeConfig, ModemConfig, OutboxConfig, SchedulerSettings, Templates,
     WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
 };
-use crate::appeals::events::MIN_KEY_BYTES;
+use crate::grade::{ColourLimits, Colours, Rule};
 
 const TOP: &[&str] = &[
     "time_zone",
@@ -134,9 +133,9 @@ pub(super) fn load_file(path: &Path, env_url: Option<&str>) -> Result<Config, Co
         }
     }
     if let AuditKeySource::File(path) = &config.audit.key {
-        if let Err(e) = crate::appeals::events::load_key_file(path, false) {
+        if let Err(e) = super::audit_key::load_key_file(path, false) {
             let (problem, fix) = match e {
-                crate::appeals::events::AuditError::KeyFile { problem, fix, .. } => (problem, fix),
+                super::audit_key::KeyError::File { problem, fix, .. } => (problem, fix),
                 other => (other.to_string(), "see [audit] in example.toml".to_string()),
             };
             return Err(wrap(vec![ConfigError::new(

@@ -6,6 +6,7 @@
 //! (`modem[1].baud`), what is wrong and how to fix it. `gateway-config/example.toml`
 //! shows every key with its default.
 
+pub mod audit_key;
 mod defaults;
 mod error;
 mod load;
@@ -21,12 +22,11 @@ use chrono::NaiveTime;
 pub use defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIME_ZONE};
 pub use error::{ConfigError, ConfigErrors};
 
+use crate::grade::{Colour, ColourLimits, Colours, Rule};
+
 /// Environment variable that replaces `[database] url` (for tests and containers).
 /// An empty value counts as unset.
 pub const DATABASE_URL_ENV: &str = "APPEAL_GATEWAY_DATABASE_URL";
-
-/// Category given to an appeal that no rule matches.
-pub const FALLBACK_CATEGORY: &str = "其他";
 
 /// The whole validated configuration.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub struct Config {
     /// Where appeal changes are POSTed (signed); empty = no webhooks.
     pub webhooks: Vec<Webhook>,
     /// Reminders, escalations and the survey reminder (`[scheduler]`).
-    pub scheduler: crate::scheduler::SchedulerSettings,
+    pub scheduler: SchedulerSettings,
     /// The audit chain's key and head file (`[audit]`).
     pub audit: AuditConfig,
 }
@@ -258,88 +258,25 @@ pub(crate) fn render(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-/// Urgency of an appeal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Colour {
-    Red,
-    Yellow,
-    Green,
-}
-
-impl Colour {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Colour::Red => "red",
-            Colour::Yellow => "yellow",
-            Colour::Green => "green",
-        }
-    }
-
-    pub fn chinese(self) -> &'static str {
-        match self {
-            Colour::Red => "红",
-            Colour::Yellow => "黄",
-            Colour::Green => "绿",
-        }
-    }
-}
-
-impl fmt::Display for Colour {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A colour name that is none of red/yellow/green (or 红/黄/绿).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown colour `{0}` (expected red, yellow or green)")]
-pub struct UnknownColour(pub String);
-
-impl std::str::FromStr for Colour {
-    type Err = UnknownColour;
-
-    /// Accepts what `as_str` and `chinese` produce, so stored values read back.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "red" | "红" => Ok(Colour::Red),
-            "yellow" | "黄" => Ok(Colour::Yellow),
-            "green" | "绿" => Ok(Colour::Green),
-            other => Err(UnknownColour(other.to_string())),
-        }
-    }
-}
-
+/// How the scheduler paces the time-driven work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ColourLimits {
-    /// A cadre must respond within this.
-    pub respond: Duration,
-    /// The appeal must be resolved within this.
-    pub resolve: Duration,
+pub struct SchedulerSettings {
+    /// How often the daemon ticks.
+    pub interval: Duration,
+    /// A reminder goes this long before a deadline (at most half the colour's time limit).
+    pub remind_before: Duration,
+    /// The survey reminder goes this long after the prompt.
+    pub survey_reminder_after: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Colours {
-    pub red: ColourLimits,
-    pub yellow: ColourLimits,
-    pub green: ColourLimits,
-}
-
-impl Colours {
-    pub fn get(&self, c: Colour) -> &ColourLimits {
-        match c {
-            Colour::Red => &self.red,
-            Colour::Yellow => &self.yellow,
-            Colour::Green => &self.green,
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        SchedulerSettings {
+            interval: Duration::from_secs(15),
+            remind_before: Duration::from_secs(30 * 60),
+            survey_reminder_after: Duration::from_secs(24 * 3600),
         }
     }
-}
-
-/// One classification rule: text matching `pattern` gets `category` and `colour`.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    pub pattern: regex::Regex,
-    pub category: String,
-    pub colour: Colour,
 }
 
 #[derive(Clone, Default)]
@@ -370,22 +307,13 @@ impl Config {
     /// Category and colour of an appeal: the first rule whose pattern matches, else
     /// ("其他", Green).
     pub fn classify(&self, text: &str) -> (String, Colour) {
-        self.rules
-            .iter()
-            .find(|r| r.pattern.is_match(text))
-            .map(|r| (r.category.clone(), r.colour))
-            .unwrap_or_else(|| (FALLBACK_CATEGORY.to_string(), Colour::Green))
+        crate::grade::classify(&self.rules, text)
     }
 
     /// Whether `local` (a wall-clock time in `time_zone`) falls in the quiet hours.
     /// The window includes its start and excludes its end.
     pub fn is_quiet(&self, local: NaiveTime) -> bool {
-        let (start, end) = self.quiet_hours;
-        if start <= end {
-            start <= local && local < end
-        } else {
-            local >= start || local < end
-        }
+        crate::quiet::contains(self.quiet_hours, local)
     }
 
     /// Things that are allowed but probably not meant (no modems, an ack too long for

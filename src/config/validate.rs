@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 
-use super::{Colour, Config, ConfigError, Device, Role};
+use super::{Config, ConfigError, Device, Role};
+use crate::grade::Colour;
 
 /// What is wrong with a value and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,10 +182,9 @@ pub(super) fn pin(s: &str) -> Result<(), Problem> {
     }
 }
 
-/// International number: `+` then 3-15 digits (E.164 allows at most 15).
+/// International number: `+` then 5-15 digits ([`crate::phone::is_international`]).
 pub(super) fn phone(s: &str) -> Result<(), Problem> {
-    let digits = s.strip_prefix('+').unwrap_or("");
-    if (3..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::phone::is_international(s) {
         return Ok(());
     }
     let fix = if !s.starts_with('+') && s.bytes().all(|b| b.is_ascii_digit()) && !s.is_empty() {

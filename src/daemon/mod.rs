@@ -12,16 +12,15 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::FilingPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, Device};
 use crate::directory::{Directory, DirectoryHandle};
 use crate::inbox::ProcessSettings;
-use crate::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
-use crate::outbox::{run_sender, SenderContext, SenderSettings};
+use crate::modem::{self, Endpoint, ModemContext, ModemSettings};
 use crate::scheduler::Scheduler;
-use crate::store::health::{DbHealth, Health};
-use crate::store::leader::{campaign_recorded, Candidate, Leader};
+use crate::sender::{run_sender, SenderContext, SenderSettings};
+use crate::store::health::Health;
+use crate::store::leader::{campaign_recorded, Candidate};
 use crate::store::{Store, StoreError};
 
 pub use notify::sd_notify;
@@ -37,31 +36,6 @@ pub enum DaemonError {
     Directory(#[from] crate::directory::DirectoryError),
     #[error(transparent)]
     Audit(#[from] crate::appeals::events::AuditError),
-}
-
-/// What the web layer and tests see of a running daemon.
-#[derive(Clone)]
-pub struct Shared {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub clock: Clock,
-    pub modems: Vec<ModemHandle>,
-    /// Wakes the senders when a row is queued from outside the intake path (API).
-    pub outbox_wake: crate::wake::Wake,
-    /// The village/cadre directory as last (re)loaded; build an
-    /// [`actions::Ctx`](crate::appeals::actions::Ctx) from it per request.
-    pub directory: DirectoryHandle,
-    /// Database up or lost (since when, last error), for the status page and `/healthz`.
-    pub db: Health,
-    /// Whether this daemon does the county's time-driven work (always on SQLite).
-    pub leader: Leader,
-}
-
-impl Shared {
-    /// The database as this daemon last saw it.
-    pub fn db_health(&self) -> DbHealth {
-        self.db.get()
-    }
 }
 
 /// Loads the configured directory file (an empty directory when none is configured).
@@ -103,16 +77,6 @@ fn reload_on_sighup(config: Arc<Config>, directory: DirectoryHandle, shutdown: C
             }
         }
     });
-}
-
-pub fn filing_policy(c: &Config) -> FilingPolicy {
-    FilingPolicy {
-        tz: c.time_zone,
-        signature: c.signature.clone(),
-        ack_template: c.templates.ack.clone(),
-        colours: c.colours.clone(),
-        rules: c.rules.clone(),
-    }
 }
 
 pub fn modem_settings(m: &crate::config::ModemConfig) -> ModemSettings {
@@ -352,7 +316,7 @@ pub async fn run(
             shutdown.clone(),
         )),
     ));
-    let shared = Shared {
+    let shared = crate::web::Shared {
         config: config.clone(),
         store: store.clone(),
         clock: clock.clone(),

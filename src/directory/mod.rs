@@ -13,6 +13,8 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::phone::national;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error("cannot read {path}: {error}")]
@@ -111,15 +113,6 @@ pub struct Directory {
     pub cadres: Vec<Cadre>,
 }
 
-/// "+8613812345678", "8613812345678" and "13812345678" are one phone.
-pub fn national(phone: &str) -> &str {
-    let p = phone.trim();
-    p.strip_prefix("+86")
-        .or_else(|| p.strip_prefix("0086"))
-        .or_else(|| p.strip_prefix("86").filter(|r| r.len() == 11))
-        .unwrap_or(p)
-}
-
 impl Directory {
     /// Parses and validates the text of a directory file (`path` only names it in errors).
     pub fn parse(text: &str, path: &str) -> Result<Directory, DirectoryError> {
@@ -184,7 +177,7 @@ impl Directory {
         }
         for (i, c) in self.cadres.iter().enumerate() {
             let digits = national(&c.phone);
-            if digits.len() < 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            if !crate::phone::is_valid(digits) {
                 out.push(format!(
                     "cadre[{i}] {}: phone `{}` is not a phone number",
                     c.name, c.phone

@@ -558,7 +558,7 @@ async fn handle_text(
         if let Screen::Record(reason) = screened {
             // One warning per phone and hour for a flood, not one per message.
             if reason != Reason::Flood || recent == ctx.flood_per_hour {
-                tracing::warn!(phone = %crate::appeals::mask_phone(m.sender), reason = reason.as_str(), "text recorded, not filed or answered");
+                tracing::warn!(phone = %crate::phone::mask(m.sender), reason = reason.as_str(), "text recorded, not filed or answered");
             }
             sqlx::query(&store.sql("UPDATE messages SET kind = ? WHERE id = ?"))
                 .bind(reason.as_str())

@@ -3,43 +3,7 @@
 //! loop), automatic replies from phones, and floods from one phone. Pure: the caller counts
 //! recent messages and decides what to record.
 
-/// Who sent a text, judged from the address alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SenderKind {
-    /// A Chinese mobile number (11 digits from 13x-19x, with or without +86) or a foreign one.
-    Mobile,
-    /// Short codes and service numbers (10086, 95588, 106...): machines, never villagers.
-    Service,
-    /// A name instead of a number ("CMCC"): always a machine.
-    Alphanumeric,
-}
-
-pub fn sender_kind(sender: &str) -> SenderKind {
-    let s = sender.trim();
-    if s.is_empty() || s.chars().any(|c| !(c.is_ascii_digit() || c == '+')) {
-        return SenderKind::Alphanumeric;
-    }
-    let digits = s.trim_start_matches('+');
-    let national = digits
-        .strip_prefix("86")
-        .filter(|_| s.starts_with('+'))
-        .unwrap_or(digits);
-    let is_cn_mobile = national.len() == 11
-        && national.starts_with('1')
-        && matches!(national.as_bytes()[1], b'3'..=b'9');
-    if is_cn_mobile {
-        return SenderKind::Mobile;
-    }
-    // 106xx bulk-SMS gateways, 95xxx/96xxx/100xx/12xxx service numbers and anything too short
-    // to be a phone.
-    let service_prefix = ["106", "95", "96", "100", "12"]
-        .iter()
-        .any(|p| national.starts_with(p));
-    if (service_prefix && !s.starts_with('+')) || digits.len() < 7 {
-        return SenderKind::Service;
-    }
-    SenderKind::Mobile
-}
+pub use crate::phone::{sender_kind, SenderKind};
 
 /// Who sent a text, judged from the address and its type of number (TON, from the PDU). An
 /// alphanumeric address is a name, whatever it spells: "13900000001" sent as text is a

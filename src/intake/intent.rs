@@ -12,7 +12,7 @@
 //! villager counts (and is refused) only when a number follows it, so "回复一下我的问题" also
 //! stays an appeal.
 
-use crate::config::Colour;
+use crate::grade::Colour;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SenderRole {

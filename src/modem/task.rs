@@ -600,7 +600,7 @@ impl Session<'_> {
             }
             Urc::Clip { number } => {
                 self.status.send_modify(|s| s.calls += 1);
-                tracing::info!(modem = %self.settings.name, caller = %crate::appeals::mask_phone(&number), "caller id");
+                tracing::info!(modem = %self.settings.name, caller = %crate::phone::mask(&number), "caller id");
             }
             Urc::Registration { stat, .. } => {
                 self.status.send_modify(|s| {

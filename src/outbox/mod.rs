@@ -7,7 +7,6 @@
 pub mod policy;
 mod queue;
 mod retry;
-mod sender;
 
 pub use policy::lease as lease_for;
 pub use queue::{
@@ -16,4 +15,3 @@ pub use queue::{
     NewSms,
 };
 pub use retry::backoff;
-pub use sender::{run_sender, SenderContext, SenderSettings};

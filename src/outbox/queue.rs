@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
-use crate::directory::national;
+use crate::phone::national;
 use crate::store::{Result, Store};
 
 #[derive(Debug, Clone)]

@@ -15,33 +15,14 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{after_quiet, load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
+use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
 use crate::appeals::{messages as msg, Step};
 use crate::clock::Clock;
-use crate::config::{Colour, Config};
+use crate::config::{Config, SchedulerSettings};
 use crate::directory::{CadreRole, DirectoryHandle};
+use crate::grade::Colour;
 use crate::store::leader::Leader;
 use crate::store::{from_millis, Result, Store};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchedulerSettings {
-    /// How often the daemon ticks.
-    pub interval: Duration,
-    /// A reminder goes this long before a deadline (at most half the colour's time limit).
-    pub remind_before: Duration,
-    /// The survey reminder goes this long after the prompt.
-    pub survey_reminder_after: Duration,
-}
-
-impl Default for SchedulerSettings {
-    fn default() -> Self {
-        SchedulerSettings {
-            interval: Duration::from_secs(15),
-            remind_before: Duration::from_secs(30 * 60),
-            survey_reminder_after: Duration::from_secs(24 * 3600),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueKind {
@@ -109,7 +90,7 @@ pub fn due(
 }
 
 /// Pure: when the reminder for `deadline` (ms) becomes due, `lead` ms before it. A non-urgent
-/// reminder would be held through the quiet hours (see [`after_quiet`]) and then reach the
+/// reminder would be held through the quiet hours (see [`crate::quiet::end_after`]) and then reach the
 /// cadre with the escalation of the same deadline; one that would fall in them goes `lead`
 /// before they begin instead (the evening before a 07:00 deadline).
 pub fn remind_from(
@@ -124,7 +105,7 @@ pub fn remind_from(
         return at;
     }
     let t = from_millis(at);
-    if after_quiet(t, tz, quiet) == t {
+    if crate::quiet::end_after(t, tz, quiet) == t {
         return at;
     }
     let local = t.with_timezone(&tz).naive_local();
@@ -136,16 +117,6 @@ pub fn remind_from(
     tz.from_local_datetime(&begins)
         .earliest()
         .map_or(at, |b| b.timestamp_millis() - lead)
-}
-
-/// How long the quiet hours last (0 when there are none).
-fn quiet_len((start, end): (NaiveTime, NaiveTime)) -> i64 {
-    let d = (end - start).num_milliseconds();
-    if d < 0 {
-        d + 24 * 3_600_000
-    } else {
-        d
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -212,7 +183,9 @@ impl Scheduler {
         let store = &self.store;
         let now_ms = now.timestamp_millis();
         // Reminders moved before the quiet hours are due that much earlier.
-        let horizon = now_ms + ms(self.settings.remind_before) + quiet_len(self.config.quiet_hours);
+        let horizon = now_ms
+            + ms(self.settings.remind_before)
+            + crate::quiet::length_ms(self.config.quiet_hours);
         let mut report = TickReport::default();
         let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
             "SELECT id, number, status, colour, respond_by, resolve_by FROM appeals \
@@ -563,8 +536,5 @@ mod tests {
             remind_from(at(15, 7, 0), 30 * MIN, false, Shanghai, none),
             at(15, 6, 30)
         );
-        assert_eq!(quiet_len(q), 9 * 60 * MIN);
-        assert_eq!(quiet_len(none), 0);
-        assert_eq!(quiet_len((hm(12, 0), hm(14, 0))), 120 * MIN);
     }
 }

@@ -306,7 +306,7 @@ pub fn check_action(a: &ActionBody) -> Result<(), String> {
             Err("text must be 1 to 500 characters".into())
         }
         ActionBody::Transfer { to } if to.trim().is_empty() => Err("to must name a cadre".into()),
-        ActionBody::Regrade { colour } if colour.parse::<crate::config::Colour>().is_err() => {
+        ActionBody::Regrade { colour } if colour.parse::<crate::grade::Colour>().is_err() => {
             Err("colour must be red, yellow or green".into())
         }
         _ => Ok(()),
@@ -345,7 +345,7 @@ pub fn to_action(a: ActionBody) -> Result<Action, String> {
         ActionBody::Regrade { colour } => Action::Regrade {
             colour: colour
                 .parse()
-                .map_err(|e: crate::config::UnknownColour| e.to_string())?,
+                .map_err(|e: crate::grade::UnknownColour| e.to_string())?,
         },
         ActionBody::Reopen { text } => Action::Reopen { text },
     })
@@ -483,17 +483,11 @@ async fn events_handler(
     Ok(warp::reply::json(&serde_json::json!({ "events": events })))
 }
 
-/// A phone number the gateway can text: optional +, 5 to 15 digits.
-pub fn valid_phone(s: &str) -> bool {
-    let d = s.strip_prefix('+').unwrap_or(s);
-    (5..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// An SMS body the queue accepts: up to ten parts of 67 UCS2 characters.
 pub const MAX_TEXT_CHARS: usize = 670;
 
 pub fn check_message(m: &MessageBody) -> Result<(), String> {
-    if !valid_phone(&m.to) {
+    if !crate::phone::is_valid(&m.to) {
         return Err("to must be a phone number: optional + and 5 to 15 digits".into());
     }
     let n = m.text.chars().count();
@@ -531,7 +525,7 @@ async fn message_handler(
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
     w.shared.outbox_wake.notify();
-    tracing::info!(id, to = %crate::appeals::mask_phone(&m.to), by = %p.name, "SMS queued through the API");
+    tracing::info!(id, to = %crate::phone::mask(&m.to), by = %p.name, "SMS queued through the API");
     Ok(warp::reply::with_status(
         warp::reply::json(&serde_json::json!({ "id": id, "state": "queued" })),
         StatusCode::ACCEPTED,

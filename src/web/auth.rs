@@ -43,15 +43,14 @@ impl Principal {
         if self.is_admin() {
             phone.to_string()
         } else {
-            crate::appeals::mask_phone(phone)
+            crate::phone::mask(phone)
         }
     }
 
     /// An event's actor is a phone number when a villager acted by SMS, and "name/phone" when a
     /// cadre did: a cadre's number is as private as a villager's.
     pub fn actor(&self, actor: &str) -> String {
-        let digits = actor.trim_start_matches('+');
-        if digits.len() >= 7 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if crate::phone::is_valid(actor) {
             self.phone(actor)
         } else {
             self.text(actor)
@@ -64,7 +63,7 @@ impl Principal {
         if self.is_admin() {
             text.to_string()
         } else {
-            mask_mobiles_in(text)
+            crate::phone::mask_in_text(text)
         }
     }
 
@@ -83,40 +82,6 @@ impl Principal {
             Via::Session { csrf: expected } => csrf::check(expected, submitted),
         }
     }
-}
-
-/// Masks every Chinese mobile number (11 digits from 13x to 19x, with or without +86/86/0086)
-/// standing alone in `text`. Appeal numbers (20220713002: 11 digits, but starting with 2) and
-/// the day's sequence are left alone, so a masked timeline still names its appeals.
-pub fn mask_mobiles_in(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < b.len() {
-        let plus = b[i] == b'+' && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-        if !(b[i].is_ascii_digit() || plus) {
-            // Copy one whole character (the text is mostly Chinese).
-            let ch = text[i..].chars().next().map_or(1, char::len_utf8);
-            out.push_str(&text[i..i + ch]);
-            i += ch;
-            continue;
-        }
-        let start = i;
-        i += usize::from(plus);
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let run = &text[start..i];
-        let national = crate::directory::national(run);
-        let nb = national.as_bytes();
-        let mobile = nb.len() == 11 && nb[0] == b'1' && (b'3'..=b'9').contains(&nb[1]);
-        if mobile {
-            out.push_str(&crate::appeals::mask_phone(national));
-        } else {
-            out.push_str(run);
-        }
-    }
-    out
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,11 +9,13 @@ pub mod api;
 pub mod auth;
 pub mod csrf;
 pub mod dashboard;
-pub mod load;
 pub mod metrics;
 pub mod open311;
 pub mod page;
 pub mod session;
+mod shared;
+
+pub use shared::Shared;
 
 use std::convert::Infallible;
 
@@ -22,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 use warp::http::StatusCode;
 use warp::{Filter, Reply};
 
-use crate::daemon::Shared;
 use auth::{Denied, LoginLimiter, Principal};
 
 /// What every handler gets: the daemon's shared state plus the web's own.

@@ -20,7 +20,8 @@ use super::{auth, session, with_web, Web};
 use crate::appeals::actions::Ctx;
 use crate::appeals::routing::{file_and_route, ChosenCategory};
 use crate::appeals::NewAppeal;
-use crate::config::{Colour, Config};
+use crate::config::Config;
+use crate::grade::Colour;
 use crate::store::Store;
 
 pub const SPEC_URL: &str = "http://wiki.open311.org/GeoReport_v2";
@@ -95,9 +96,9 @@ pub fn services(c: &Config) -> Vec<(String, Colour)> {
     }
     if !out
         .iter()
-        .any(|(n, _)| n == crate::config::FALLBACK_CATEGORY)
+        .any(|(n, _)| n == crate::grade::FALLBACK_CATEGORY)
     {
-        out.push((crate::config::FALLBACK_CATEGORY.to_string(), Colour::Green));
+        out.push((crate::grade::FALLBACK_CATEGORY.to_string(), Colour::Green));
     }
     out
 }
@@ -611,7 +612,7 @@ async fn post_request(
         ));
     }
     let phone = p.get("phone").map(|s| s.trim()).unwrap_or("");
-    if !super::api::valid_phone(phone) {
+    if !crate::phone::is_valid(phone) {
         return Err(err(
             StatusCode::BAD_REQUEST,
             f,

@@ -4,12 +4,13 @@
 
 use std::sync::Arc;
 
+use appeal_gateway::appeals::FilingPolicy;
 use appeal_gateway::appeals::{file_appeal, Filed, NewAppeal};
 use appeal_gateway::clock::Clock;
 use appeal_gateway::config::{Account, Config, Role};
-use appeal_gateway::daemon::{filing_policy, Shared};
 use appeal_gateway::directory::{Directory, DirectoryHandle};
 use appeal_gateway::store::Store;
+use appeal_gateway::web::Shared;
 use chrono::{DateTime, TimeZone, Utc};
 use tokio_util::sync::CancellationToken;
 
@@ -233,7 +234,7 @@ impl Server {
 
     /// Files an appeal as the SMS side would.
     pub async fn file(&self, phone: &str, text: &str) -> Filed {
-        let policy = filing_policy(&self.config);
+        let policy = FilingPolicy::from_config(&self.config);
         let now = self.clock.now();
         let mut tx = self.store.pool().begin().await.unwrap();
         let f = file_appeal(

@@ -5,7 +5,7 @@
 
 use super::Lang;
 use crate::appeals::Step;
-use crate::config::Colour;
+use crate::grade::Colour;
 
 pub const STEPS: [Step; 5] = [
     Step::Collection,

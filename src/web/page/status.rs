@@ -8,7 +8,7 @@ pub use super::names::{colour_name, step_name, STEPS};
 use super::names::{kind_name, live_names_json, modem_state_name};
 use super::{esc, html, layout, Lang};
 use crate::appeals::{list_appeals, AppealFilter};
-use crate::config::Colour;
+use crate::grade::Colour;
 use crate::web::auth::Principal;
 use crate::web::dashboard::{self, duration_text, local_short};
 use crate::web::Web;

@@ -234,9 +234,10 @@ pub async fn run(
         Path::new("bench-web.toml"),
     )
     .map_err(|e| LoadError::Other(e.to_string()))?;
-    let token = super::csrf::new_token();
+    let token = crate::web::csrf::new_token();
     config.api.tokens.push(token.clone());
-    let hash = super::auth::hash_password("bench").map_err(|e| LoadError::Other(e.to_string()))?;
+    let hash =
+        crate::web::auth::hash_password("bench").map_err(|e| LoadError::Other(e.to_string()))?;
     config.web.accounts.push(Account {
         name: "admin".into(),
         role: Role::Admin,
@@ -258,8 +259,8 @@ pub async fn run(
         println!("using the {have} appeals already in {}", db.display());
     }
     let cookie_token =
-        super::session::create(&store, "admin", Role::Admin, now.timestamp_millis()).await?;
-    let shared = crate::daemon::Shared {
+        crate::web::session::create(&store, "admin", Role::Admin, now.timestamp_millis()).await?;
+    let shared = crate::web::Shared {
         config: Arc::new(config),
         store: store.clone(),
         clock: Clock::System,
@@ -270,7 +271,7 @@ pub async fn run(
         leader: crate::store::leader::Leader::always(),
     };
     let shutdown = CancellationToken::new();
-    let (addr, server) = super::bind(
+    let (addr, server) = crate::web::bind(
         shared,
         "127.0.0.1:0"
             .parse()
@@ -281,7 +282,7 @@ pub async fn run(
     let server = tokio::spawn(server);
     let cookie = vec![(
         "cookie".to_string(),
-        format!("{}={cookie_token}", super::session::COOKIE),
+        format!("{}={cookie_token}", crate::web::session::COOKIE),
     )];
     let bearer = vec![("authorization".to_string(), format!("Bearer {token}"))];
     // Warm the page cache of the file before measuring.
@@ -300,7 +301,7 @@ pub async fn run(
         println!("serving on http://{addr}/ until Ctrl-C; for example:");
         println!(
             "  wrk -t2 -c{clients} -d30s --latency -H 'Cookie: {}={cookie_token}' http://{addr}/",
-            super::session::COOKIE
+            crate::web::session::COOKIE
         );
         println!("  wrk -t2 -c{clients} -d30s --latency -H 'Authorization: Bearer {token}' http://{addr}/api/v1/appeals");
         let _ = tokio::signal::ctrl_c().await;

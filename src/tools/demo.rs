@@ -9,13 +9,13 @@ use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::mask_phone;
 use crate::clock::Clock;
 use crate::config::{Account, Config, Device, Role};
+use crate::phone::mask as mask_phone;
 use crate::sim::{SimModem, SimOptions};
 
-const DEMO_TOML: &str = include_str!("../gateway-config/demo.toml");
-const DEMO_DIRECTORY: &str = include_str!("../gateway-config/demo-directory.toml");
+const DEMO_TOML: &str = include_str!("../../gateway-config/demo.toml");
+const DEMO_DIRECTORY: &str = include_str!("../../gateway-config/demo-directory.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {

@@ -1,4 +1,4 @@
-//! The sender: one worker per modem claims due outbox rows and hands them to its modem task,
+//! The sender (an I/O task above `modem` and `outbox`): one worker per modem claims due outbox rows and hands them to its modem task,
 //! within the rate limits: per modem (governor), and per recipient across modems and daemons
 //! (counted in the database by national number) so a loop with an auto-replying phone cannot
 //! run away.
@@ -11,14 +11,17 @@ use chrono_tz::Tz;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
-use super::policy::{self, Disposition};
-use super::queue::{
-    appeal_is_red, claim_next, defer, hold_for_modem, mark_failed, mark_retry, mark_sent,
-    recent_capped_sends, renew_lease, Claimed,
-};
-use super::retry::backoff;
+mod failure;
+
+pub use failure::{can_send, disposition, Disposition};
+
 use crate::clock::Clock;
 use crate::modem::ModemHandle;
+use crate::outbox::policy;
+use crate::outbox::{
+    appeal_is_red, backoff, claim_next, defer, hold_for_modem, mark_failed, mark_retry, mark_sent,
+    recent_capped_sends, renew_lease, Claimed,
+};
 use crate::pdu::{encode_submit, SubmitOptions};
 use crate::store::Store;
 
@@ -68,7 +71,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
         if ctx.shutdown.is_cancelled() {
             return;
         }
-        if !policy::can_send(&status.borrow_and_update()) {
+        if !can_send(&status.borrow_and_update()) {
             // It went down (reset, reconnect, re-registration): try at once when it is back.
             probe_now = true;
             tokio::select! {
@@ -94,7 +97,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
                                 tokio::time::sleep_until(until).await;
                                 break;
                             }
-                            if !policy::can_send(&status.borrow_and_update()) {
+                            if !can_send(&status.borrow_and_update()) {
                                 break;
                             }
                         }
@@ -133,7 +136,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
             }
             continue;
         };
-        let masked = crate::appeals::mask_phone(&row.recipient);
+        let masked = crate::phone::mask(&row.recipient);
         // A database error here only treats the appeal as not red: a held kind then waits for
         // the morning, which delays a red text's retry but never loses it.
         let red = appeal_is_red(&ctx.store, row.appeal_id)
@@ -191,7 +194,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
                 }
                 Outcome::Sent(refs)
             }
-            Err(e) => match policy::disposition(&e) {
+            Err(e) => match disposition(&e) {
                 Disposition::WaitForModem => {
                     let reason = e.to_string();
                     probe_now = false;

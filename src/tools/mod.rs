@@ -1,0 +1,7 @@
+//! Tools beside the daemon, each a subcommand: the demo (the daemon on SQLite with the built-in
+//! simulated modem and scripted villagers), the intake benchmark and the web load test. They
+//! sit on top of everything and nothing in the gateway imports them.
+
+pub mod bench;
+pub mod demo;
+pub mod load;
