@@ -2,10 +2,9 @@
 //! (`POST /api/v1/appeals/{number}/actions`) call the same [`apply`] (or [`apply_in`] inside a
 //! transaction they hold), so the rules for who may do what, in which state, are written once.
 //!
-//! Each operation checks everything first and writes only after, then in one transaction updates
-//! the appeal, appends its event(s) to the hash chain and queues the SMS it causes. The state
-//! machine: open -(accept)-> accepted -(resolve)-> resolved -(rating 3-5)-> closed, with
-//! resolved/closed -(rating 1-2 or reopen)-> reopened, which behaves like open.
+//! Each operation is load -> decide -> write: the appeal is loaded (row-locked), the pure state
+//! machine in `machine` decides the whole transition, and [`write`] carries it out in one
+//! transaction: the row, its event(s) on the hash chain and the SMS it causes.
 
 use std::sync::Arc;
 
@@ -13,13 +12,12 @@ use chrono::{DateTime, NaiveTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
 use super::events::{append_event, NewEvent};
-use super::messages as msg;
-use super::{FilingPolicy, Step};
+use super::machine::{decide, Change, Refusal, Status, Step, Text, Transition};
+use super::FilingPolicy;
 use crate::config::Config;
-use crate::directory::{Cadre, CadreRole, Directory};
+use crate::directory::{Cadre, Directory};
 use crate::grade::Colour;
 use crate::outbox::{enqueue, NewSms};
-use crate::phone::{mask as mask_phone, national};
 use crate::store::{Backend, Result as StoreResult, Store, StoreError};
 
 /// What an operation needs besides the database: the filing policy (zone, colours, signature),
@@ -138,14 +136,6 @@ impl Actor {
             channel: "system",
         }
     }
-
-    fn display_name(&self) -> String {
-        match &self.kind {
-            ActorKind::Cadre(c) => c.name.clone(),
-            ActorKind::Admin => self.label.clone(),
-            ActorKind::System => "系统".into(),
-        }
-    }
 }
 
 /// An operation on one appeal.
@@ -251,7 +241,7 @@ pub struct Appeal {
     pub text: String,
     pub category: String,
     pub colour: Colour,
-    pub status: String,
+    pub status: Status,
     pub step: String,
     pub cadre: Option<String>,
     pub cadre_name: Option<String>,
@@ -259,9 +249,6 @@ pub struct Appeal {
     pub respond_by: Option<i64>,
     pub resolve_by: Option<i64>,
 }
-
-/// Statuses in which an appeal still needs work.
-pub const OPEN_STATUSES: &[&str] = &["open", "accepted", "reopened"];
 
 pub(crate) const APPEAL_COLUMNS: &str =
     "id, number, phone, village, modem, text, category, colour, status, step, \
@@ -279,7 +266,7 @@ pub(crate) fn row_to_appeal(r: &sqlx::any::AnyRow) -> StoreResult<Appeal> {
         category: r.try_get("category")?,
         // A colour edited by hand into nonsense is treated as the most careful one.
         colour: colour.parse().unwrap_or(Colour::Red),
-        status: r.try_get("status")?,
+        status: Status::parse(&r.try_get::<String, _>("status")?),
         step: r.try_get("step")?,
         cadre: r.try_get("cadre")?,
         cadre_name: r.try_get("cadre_name")?,
@@ -326,69 +313,6 @@ pub async fn apply(
     Ok(out)
 }
 
-/// Pure: may `actor` do `action` on `a`?
-pub fn check_allowed(
-    dir: &Directory,
-    actor: &Actor,
-    a: &Appeal,
-    action: &Action,
-) -> Result<(), String> {
-    let c = match &actor.kind {
-        ActorKind::Admin | ActorKind::System => return Ok(()),
-        ActorKind::Cadre(c) => c,
-    };
-    if matches!(action, Action::Regrade { .. }) {
-        // Any cadre may regrade: whoever sees a danger should be able to raise it.
-        return Ok(());
-    }
-    if c.role == CadreRole::Inspector {
-        return if matches!(action, Action::Note { .. }) {
-            Ok(())
-        } else {
-            Err("纪委监督员只能记录意见(XS)".into())
-        };
-    }
-    if matches!(action, Action::Reopen { .. }) {
-        return Err("重新打开由群众评价或管理员进行".into());
-    }
-    let assigned = a
-        .cadre
-        .as_deref()
-        .is_some_and(|p| national(p) == national(&c.phone));
-    if assigned || dir.serves(c, a.village.as_deref()) {
-        Ok(())
-    } else {
-        Err(format!("诉求{}不归您办理", a.number))
-    }
-}
-
-/// Pure: is `action` possible in `status`? Err carries the Chinese reason.
-pub fn check_state(status: &str, action: &Action) -> Result<(), &'static str> {
-    let open = OPEN_STATUSES.contains(&status);
-    match action {
-        Action::Accept => match status {
-            "open" | "reopened" => Ok(()),
-            "accepted" => Err("已被受理"),
-            _ => Err("已办结"),
-        },
-        Action::Note { .. } => Ok(()),
-        Action::Reopen { .. } => {
-            if open {
-                Err("仍在办理中")
-            } else {
-                Ok(())
-            }
-        }
-        _ => {
-            if open {
-                Ok(())
-            } else {
-                Err("已办结")
-            }
-        }
-    }
-}
-
 /// [`apply`] inside the caller's transaction (the SMS intake uses this so the inbox row is
 /// marked done in the same commit). On `Err` nothing has been written.
 pub async fn apply_in(
@@ -403,297 +327,121 @@ pub async fn apply_in(
     let a = load_for_update(store, tx, number)
         .await?
         .ok_or_else(|| ActionError::UnknownAppeal(number.to_string()))?;
-    check_allowed(&ctx.directory, actor, &a, &action).map_err(ActionError::NotAllowed)?;
-    check_state(&a.status, &action).map_err(|why| ActionError::WrongState {
-        number: a.number.clone(),
-        status: a.status.clone(),
-        why: why.to_string(),
+    let t = decide(&a, actor, &action, ctx, now).map_err(|r| match r {
+        Refusal::NotAllowed(why) => ActionError::NotAllowed(why),
+        Refusal::WrongState(why) => ActionError::WrongState {
+            number: a.number.clone(),
+            status: a.status.as_str().to_string(),
+            why: why.to_string(),
+        },
+        Refusal::BadArgument(why) => ActionError::BadArgument(why),
     })?;
-    let need_text = |t: &str, what: &str| -> Result<String, ActionError> {
-        let t = t.trim();
-        if t.is_empty() {
-            Err(ActionError::BadArgument(format!("缺少{what}")))
-        } else {
-            Ok(t.to_string())
-        }
-    };
+    let queued = write(store, tx, ctx, &a, actor, &t, now).await?;
+    Ok(Outcome {
+        number: a.number.clone(),
+        status: t.status.as_str().to_string(),
+        step: t.step.as_str().to_string(),
+        colour: t.colour.as_str().to_string(),
+        cadre: t.cadre,
+        summary: t.summary,
+        queued,
+    })
+}
+
+/// Carries out a decided transition on `a` inside `tx`: the row, the events, the texts.
+/// Returns how many SMS it queued.
+pub(crate) async fn write(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    ctx: &Ctx,
+    a: &Appeal,
+    actor: &Actor,
+    t: &Transition,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
     let ms = now.timestamp_millis();
-    let sig = ctx.signature(a.village.as_deref());
-    let village = ctx.village_name(a.village.as_deref());
-    let masked = mask_phone(&a.phone);
-    let who = actor.display_name();
+    // Every change also stamps updated_at; the row is always the last bind.
+    let update = |set: &str| {
+        store
+            .sql(&format!(
+                "UPDATE appeals SET {set}, updated_at = ? WHERE id = ?"
+            ))
+            .into_owned()
+    };
+    let sql = match &t.change {
+        Change::None => None,
+        Change::Step(_) => Some(update("step = ?")),
+        Change::Accept { .. } => Some(update(
+            "status = 'accepted', step = 'negotiation', cadre = ?, cadre_name = ?, accepted_at = ?",
+        )),
+        Change::Resolve { .. } => Some(update(
+            "status = 'resolved', step = 'decision', resolved_at = ?, survey_state = 'pending', \
+             survey_sent_at = ?",
+        )),
+        Change::Transfer { .. } => Some(update(
+            "status = ?, step = 'negotiation', cadre = ?, cadre_name = ?, respond_by = ?",
+        )),
+        Change::Escalate => Some(update("escalated_at = ?")),
+        Change::Regrade { .. } => Some(update("colour = ?, respond_by = ?, resolve_by = ?")),
+        Change::Reopen { .. } => Some(update(
+            "status = 'reopened', step = 'supervision', survey_state = NULL, respond_by = ?, \
+             resolve_by = ?",
+        )),
+    };
+    if let Some(sql) = sql {
+        let q = sqlx::query(&sql);
+        let q = match &t.change {
+            Change::None | Change::Escalate => q.bind(ms),
+            Change::Step(step) => q.bind(step.as_str()),
+            Change::Accept { cadre, cadre_name } => q.bind(cadre).bind(cadre_name).bind(ms),
+            Change::Resolve { survey_at } => q.bind(ms).bind(*survey_at),
+            Change::Transfer {
+                status,
+                cadre,
+                cadre_name,
+                respond_by,
+            } => q
+                .bind(status.as_str())
+                .bind(cadre)
+                .bind(cadre_name)
+                .bind(*respond_by),
+            Change::Regrade {
+                colour,
+                respond_by,
+                resolve_by,
+            } => q.bind(colour.as_str()).bind(*respond_by).bind(*resolve_by),
+            Change::Reopen {
+                respond_by,
+                resolve_by,
+            } => q.bind(*respond_by).bind(*resolve_by),
+        };
+        q.bind(ms).bind(a.id).execute(&mut **tx).await?;
+    }
     let mut w = Writer {
         store,
         ctx,
-        a: &a,
+        a,
         actor,
         now,
         queued: 0,
     };
-    let mut status = a.status.clone();
-    let mut step = a.step.clone();
-    let mut colour = a.colour;
-    let mut cadre = a.cadre.clone();
-    let summary;
-    match action {
-        Action::Accept => {
-            let (phone, name) = match &actor.kind {
-                ActorKind::Cadre(c) => (Some(c.phone.clone()), Some(c.name.clone())),
-                _ => (a.cadre.clone(), a.cadre_name.clone()),
-            };
-            sqlx::query(&store.sql(
-                "UPDATE appeals SET status = 'accepted', step = 'negotiation', cadre = ?, cadre_name = ?, \
-                 accepted_at = ?, updated_at = ? WHERE id = ?",
-            ))
-            .bind(&phone)
-            .bind(&name)
-            .bind(ms)
-            .bind(ms)
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await?;
-            w.event(tx, Step::Negotiation, "accepted", &format!("{who}受理"))
-                .await?;
-            w.villager(
-                tx,
-                "accepted",
-                &msg::accepted_to_villager(&sig, &a.number, &who),
-            )
-            .await?;
-            status = "accepted".into();
-            step = Step::Negotiation.as_str().into();
-            cadre = phone;
-            summary = format!(
-                "已受理{}。回复HF{}+内容答复群众，BJ{}+结果办结。",
-                a.number, a.number, a.number
-            );
-        }
-        Action::Reply { text } => {
-            let text = need_text(&text, "回复内容")?;
-            w.touch(tx, Step::Negotiation).await?;
-            w.event(tx, Step::Negotiation, "reply", &text).await?;
-            w.villager(tx, "reply", &msg::relay_to_villager(&sig, &a.number, &text))
-                .await?;
-            step = Step::Negotiation.as_str().into();
-            summary = format!("已转告诉求{}的群众。", a.number);
-        }
-        Action::Note { text } => {
-            let text = need_text(&text, "记录内容")?;
-            let st = match &actor.kind {
-                ActorKind::Cadre(c) if c.role == CadreRole::Inspector => Step::Supervision,
-                _ => Step::Negotiation,
-            };
-            w.event(tx, st, "note", &text).await?;
-            summary = format!("已记录到诉求{}。", a.number);
-        }
-        Action::Resolve { text } => {
-            let text = need_text(&text, "办结结果")?;
-            let survey_at = ctx.send_at(now, false);
-            sqlx::query(&store.sql(
-                "UPDATE appeals SET status = 'resolved', step = 'decision', resolved_at = ?, updated_at = ?, \
-                 survey_state = 'pending', survey_sent_at = ? WHERE id = ?",
-            ))
-            .bind(ms)
-            .bind(ms)
-            .bind(survey_at.timestamp_millis())
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await?;
-            w.event(tx, Step::Decision, "resolved", &text).await?;
-            // The discipline committee supervises every decision: it is put on its record.
-            w.event_as(
-                tx,
-                &Actor::system(),
-                Step::Supervision,
-                "filed_for_supervision",
-                "办结结果已报纪委监督备案",
-            )
-            .await?;
-            w.villager(
-                tx,
-                "decision",
-                &msg::decision_to_villager(&sig, &a.number, &text),
-            )
-            .await?;
-            w.villager(tx, "survey", &msg::survey_prompt(&sig, &a.number))
-                .await?;
-            status = "resolved".into();
-            step = Step::Decision.as_str().into();
-            summary = format!("诉求{}已办结，已请群众评价。", a.number);
-        }
-        Action::Transfer { to } => {
-            let target = ctx
-                .directory
-                .cadre_by_name_or_phone(&to)
-                .filter(|c| c.role != CadreRole::Inspector)
-                .ok_or_else(|| ActionError::BadArgument(format!("名录中没有干部“{}”", to.trim())))?
-                .clone();
-            let (respond_by, _) = ctx.deadlines(a.colour, now);
-            let new_status = if a.status == "reopened" {
-                "reopened"
-            } else {
-                "open"
-            };
-            sqlx::query(&store.sql(
-                "UPDATE appeals SET status = ?, step = 'negotiation', cadre = ?, cadre_name = ?, respond_by = ?, \
-                 updated_at = ? WHERE id = ?",
-            ))
-            .bind(new_status)
-            .bind(&target.phone)
-            .bind(&target.name)
-            .bind(respond_by)
-            .bind(ms)
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await?;
-            w.event(
-                tx,
-                Step::Negotiation,
-                "transferred",
-                &format!("{who}转办给{}", target.name),
-            )
-            .await?;
-            let text = msg::alert(
-                "转办",
-                &msg::AlertFacts {
-                    number: &a.number,
-                    colour: a.colour,
-                    village: &village,
-                    masked_phone: &masked,
-                    text: &a.text,
-                },
-            );
-            w.cadre(tx, &target.phone, "alert", &text, a.colour == Colour::Red)
-                .await?;
-            status = new_status.into();
-            step = Step::Negotiation.as_str().into();
-            cadre = Some(target.phone.clone());
-            summary = format!("诉求{}已转办给{}。", a.number, target.name);
-        }
-        Action::Escalate => {
-            let towns: Vec<Cadre> = ctx
-                .directory
-                .town_cadres(a.village.as_deref(), CadreRole::TownOffice)
-                .into_iter()
-                .cloned()
-                .collect();
-            if towns.is_empty() {
-                return Err(ActionError::BadArgument("名录中没有镇政府的号码".into()));
-            }
-            sqlx::query(
-                &store.sql("UPDATE appeals SET escalated_at = ?, updated_at = ? WHERE id = ?"),
-            )
-            .bind(ms)
-            .bind(ms)
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await?;
-            let names: Vec<&str> = towns.iter().map(|c| c.name.as_str()).collect();
-            w.event(
-                tx,
-                Step::Negotiation,
-                "escalated",
-                &format!("{who}上报{}", names.join("、")),
-            )
-            .await?;
-            let text =
-                msg::escalated_to_town(&a.number, a.colour, &village, &masked, &a.text, &who);
-            for t in &towns {
-                w.cadre(tx, &t.phone, "escalation", &text, a.colour == Colour::Red)
-                    .await?;
-            }
-            summary = format!("诉求{}已上报{}。", a.number, names.join("、"));
-        }
-        Action::Regrade { colour: c } => {
-            // From when the first alert could go under the new colour, as at filing.
-            let (respond_by, resolve_by) = ctx.deadlines(c, crate::store::from_millis(a.filed_at));
-            sqlx::query(&store.sql(
-                "UPDATE appeals SET colour = ?, respond_by = ?, resolve_by = ?, updated_at = ? WHERE id = ?",
-            ))
-            .bind(c.as_str())
-            .bind(respond_by)
-            .bind(resolve_by)
-            .bind(ms)
-            .bind(a.id)
-            .execute(&mut **tx)
-            .await?;
-            w.event(
-                tx,
-                Step::Collection,
-                "regraded",
-                &format!("{}→{}", a.colour.chinese(), c.chinese()),
-            )
-            .await?;
-            if c == Colour::Red && a.colour != Colour::Red {
-                let text = msg::alert(
-                    "红色诉求",
-                    &msg::AlertFacts {
-                        number: &a.number,
-                        colour: c,
-                        village: &village,
-                        masked_phone: &masked,
-                        text: &a.text,
-                    },
-                );
-                let towns: Vec<String> = ctx
-                    .directory
-                    .town_cadres(a.village.as_deref(), CadreRole::TownOffice)
-                    .iter()
-                    .map(|t| t.phone.clone())
-                    .collect();
-                for t in &towns {
-                    w.cadre(tx, t, "alert", &text, true).await?;
-                }
-            }
-            colour = c;
-            summary = format!("诉求{}已改为{}色。", a.number, c.chinese());
-        }
-        Action::Reopen { text } => {
-            let text = need_text(&text, "重新打开的理由")?;
-            reopen(&mut w, tx, &text).await?;
-            status = "reopened".into();
-            step = Step::Supervision.as_str().into();
-            summary = format!("诉求{}已重新打开。", a.number);
+    let system = Actor::system();
+    for e in &t.events {
+        let by = if e.by_system { &system } else { actor };
+        w.event_as(tx, by, e.step, e.kind, &e.text).await?;
+    }
+    for text in &t.texts {
+        match text {
+            Text::Villager { kind, body } => w.villager(tx, kind, body).await?,
+            Text::Cadre {
+                phone,
+                kind,
+                body,
+                urgent,
+            } => w.cadre(tx, phone, kind, body, *urgent).await?,
         }
     }
-    Ok(Outcome {
-        number: a.number.clone(),
-        status,
-        step,
-        colour: colour.as_str().to_string(),
-        cadre,
-        summary,
-        queued: w.queued,
-    })
-}
-
-/// Back to work: new deadlines from now, the assigned cadre and the inspectors told.
-pub(crate) async fn reopen(
-    w: &mut Writer<'_>,
-    tx: &mut Transaction<'static, Any>,
-    why: &str,
-) -> StoreResult<()> {
-    let a = w.a;
-    let ms = w.now.timestamp_millis();
-    let (respond_by, resolve_by) = w.ctx.deadlines(a.colour, w.now);
-    sqlx::query(&w.store.sql(
-        "UPDATE appeals SET status = 'reopened', step = 'supervision', survey_state = NULL, respond_by = ?, \
-         resolve_by = ?, updated_at = ? WHERE id = ?",
-    ))
-    .bind(respond_by)
-    .bind(resolve_by)
-    .bind(ms)
-    .bind(a.id)
-    .execute(&mut **tx)
-    .await?;
-    w.event(tx, Step::Supervision, "reopened", why).await?;
-    let village = w.ctx.village_name(a.village.as_deref());
-    let alert = msg::reopened_alert(&a.number, &village, why);
-    if let Some(c) = a.cadre.clone() {
-        w.cadre(tx, &c, "alert", &alert, a.colour == Colour::Red)
-            .await?;
-    }
-    Ok(())
+    Ok(w.queued)
 }
 
 /// Writes the effects of one operation on one appeal.
@@ -740,25 +488,6 @@ impl Writer<'_> {
             },
         )
         .await
-    }
-
-    /// Sets the step column and the update time.
-    pub async fn touch(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-        step: Step,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            &self
-                .store
-                .sql("UPDATE appeals SET step = ?, updated_at = ? WHERE id = ?"),
-        )
-        .bind(step.as_str())
-        .bind(self.now.timestamp_millis())
-        .bind(self.a.id)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
     }
 
     /// A text to the appeal's villager, through the village's modem, held in quiet hours.
@@ -811,34 +540,5 @@ impl Writer<'_> {
         .await?;
         self.queued += 1;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_table() {
-        let reply = Action::Reply { text: "x".into() };
-        let table: &[(&str, &Action, bool)] = &[
-            ("open", &Action::Accept, true),
-            ("accepted", &Action::Accept, false),
-            ("reopened", &Action::Accept, true),
-            ("resolved", &Action::Accept, false),
-            ("closed", &reply, false),
-            ("accepted", &reply, true),
-            ("closed", &Action::Note { text: "x".into() }, true),
-            ("resolved", &Action::Reopen { text: "x".into() }, true),
-            ("open", &Action::Reopen { text: "x".into() }, false),
-            ("resolved", &Action::Escalate, false),
-        ];
-        for (status, action, ok) in table {
-            assert_eq!(
-                check_state(status, action).is_ok(),
-                *ok,
-                "{status} {action:?}"
-            );
-        }
     }
 }

@@ -86,7 +86,7 @@ pub async fn dispatch(
                 Some(a) => msg::progress(
                     &ctx.signature(a.village.as_deref()),
                     &a.number,
-                    &a.status,
+                    a.status.as_str(),
                     a.cadre_name.as_deref(),
                 ),
                 None => msg::no_appeal(&sig),
@@ -198,8 +198,9 @@ async fn cadre_open(
     c: &Cadre,
 ) -> Result<Vec<actions::Appeal>> {
     let rows = sqlx::query(&store.sql(&format!(
-        "SELECT {APPEAL_COLUMNS} FROM appeals WHERE status IN ('open', 'accepted', 'reopened') \
-         AND (cadre = ? OR cadre = ? OR village = ?) ORDER BY id"
+        "SELECT {APPEAL_COLUMNS} FROM appeals WHERE status IN {open} \
+         AND (cadre = ? OR cadre = ? OR village = ?) ORDER BY id",
+        open = super::Status::OPEN_SQL
     )))
     .bind(&c.phone)
     .bind(national(&c.phone))

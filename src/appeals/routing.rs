@@ -118,8 +118,9 @@ pub async fn incoming_text(
     now: DateTime<Utc>,
 ) -> Result<TextOutcome> {
     let open = sqlx::query(&store.sql(&format!(
-        "SELECT {APPEAL_COLUMNS} FROM appeals WHERE phone = ? AND status IN ('open', 'accepted', 'reopened') \
-         ORDER BY id DESC LIMIT 20"
+        "SELECT {APPEAL_COLUMNS} FROM appeals WHERE phone = ? AND status IN {open} \
+         ORDER BY id DESC LIMIT 20",
+        open = super::Status::OPEN_SQL
     )))
     .bind(m.phone)
     .fetch_all(&mut **tx)
@@ -149,17 +150,16 @@ pub async fn incoming_text(
             tx,
             m,
             Some(a.id),
-            &msg::repeat_noted(&sig, &a.number, &a.status, a.cadre_name.as_deref()),
+            &msg::repeat_noted(&sig, &a.number, a.status.as_str(), a.cadre_name.as_deref()),
             now,
         )
         .await?;
         return Ok(TextOutcome::Repeat(a.number.clone()));
     }
     let window = now.timestamp_millis() - millis(ctx.append_window);
-    if let Some(a) = open
-        .iter()
-        .find(|a| a.status == "open" && a.filed_at >= window && looks_incomplete(&a.text))
-    {
+    if let Some(a) = open.iter().find(|a| {
+        a.status == super::Status::Open && a.filed_at >= window && looks_incomplete(&a.text)
+    }) {
         let joined = format!("{}\n{}", a.text, m.text);
         sqlx::query(&store.sql("UPDATE appeals SET text = ?, updated_at = ? WHERE id = ?"))
             .bind(&joined)

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::actions::{reopen, row_to_appeal, Actor, ActorKind, Ctx, Writer, APPEAL_COLUMNS};
+use super::actions::{row_to_appeal, write, Action, Actor, ActorKind, Ctx, Writer, APPEAL_COLUMNS};
+use super::machine::{decide, Text};
 use super::messages as msg;
 use super::Step;
 use crate::directory::CadreRole;
@@ -84,29 +85,38 @@ pub async fn answer(
             msg::thanks_for_rating(&sig, &a.number, score),
         ));
     }
+    // Back to work through the state machine, as an admin's reopen would be. The appeal as
+    // loaded is resolved (its survey was pending), which the machine requires.
     let system = Actor::system();
-    let mut w = Writer {
-        store,
-        ctx,
-        a: &a,
-        actor: &system,
-        now,
-        queued: 0,
+    let why = format!("群众评价{score}（{}）", msg::rating_word(score));
+    let mut t = match decide(&a, &system, &Action::Reopen { text: why }, ctx, now) {
+        Ok(t) => t,
+        Err(r) => {
+            tracing::error!(number = %a.number, refusal = ?r, "a bad rating could not reopen its appeal");
+            return Ok((
+                Rated::Closed {
+                    number: a.number.clone(),
+                    score,
+                },
+                Some(a.id),
+                msg::thanks_for_rating(&sig, &a.number, score),
+            ));
+        }
     };
-    reopen(
-        &mut w,
-        tx,
-        &format!("群众评价{score}（{}）", msg::rating_word(score)),
-    )
-    .await?;
     let village = ctx.village_name(a.village.as_deref());
     let alert = msg::bad_rating_alert(&a.number, &village, score);
     for i in ctx
         .directory
         .town_cadres(a.village.as_deref(), CadreRole::Inspector)
     {
-        w.cadre(tx, &i.phone, "supervision", &alert, true).await?;
+        t.texts.push(Text::Cadre {
+            phone: i.phone.clone(),
+            kind: "supervision",
+            body: alert.clone(),
+            urgent: true,
+        });
     }
+    write(store, tx, ctx, &a, &system, &t, now).await?;
     Ok((
         Rated::Reopened {
             number: a.number.clone(),

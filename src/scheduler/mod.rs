@@ -15,7 +15,8 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer, OPEN_STATUSES};
+use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer};
+use crate::appeals::Status;
 use crate::appeals::{messages as msg, Step};
 use crate::clock::Clock;
 use crate::config::{Config, SchedulerSettings};
@@ -45,8 +46,8 @@ impl DueKind {
 
 /// The deadline facts of one appeal, for [`due`].
 #[derive(Debug, Clone, Copy)]
-pub struct Deadlines<'a> {
-    pub status: &'a str,
+pub struct Deadlines {
+    pub status: Status,
     pub colour: Colour,
     pub respond_by: Option<i64>,
     pub resolve_by: Option<i64>,
@@ -57,12 +58,12 @@ pub struct Deadlines<'a> {
 /// deadline; escalation from the deadline on. The response deadline counts only until someone
 /// accepts.
 pub fn due(
-    d: Deadlines<'_>,
+    d: Deadlines,
     now: i64,
     remind_from: impl Fn(DueKind, i64) -> i64,
 ) -> Vec<(DueKind, i64)> {
     let mut out = Vec::new();
-    if !OPEN_STATUSES.contains(&d.status) {
+    if !d.status.is_open() {
         return out;
     }
     let mut check = |deadline: Option<i64>, remind: DueKind, escalate: DueKind| {
@@ -74,7 +75,7 @@ pub fn due(
             }
         }
     };
-    if d.status != "accepted" {
+    if d.status != Status::Accepted {
         check(
             d.respond_by,
             DueKind::RemindRespond,
@@ -187,10 +188,11 @@ impl Scheduler {
             + ms(self.settings.remind_before)
             + crate::quiet::length_ms(self.config.quiet_hours);
         let mut report = TickReport::default();
-        let rows: Vec<DueRow> = sqlx::query_as(&store.sql(
+        let rows: Vec<DueRow> = sqlx::query_as(&store.sql(&format!(
             "SELECT id, number, status, colour, respond_by, resolve_by FROM appeals \
-             WHERE status IN ('open', 'accepted', 'reopened') AND (respond_by <= ? OR resolve_by <= ?) ORDER BY id",
-        ))
+             WHERE status IN {} AND (respond_by <= ? OR resolve_by <= ?) ORDER BY id",
+            Status::OPEN_SQL
+        )))
         .bind(horizon)
         .bind(horizon)
         .fetch_all(store.pool())
@@ -199,7 +201,7 @@ impl Scheduler {
             let colour: Colour = colour.parse().unwrap_or(Colour::Red);
             let items = due(
                 Deadlines {
-                    status: &status,
+                    status: Status::parse(&status),
                     colour,
                     respond_by,
                     resolve_by,
@@ -296,7 +298,7 @@ impl Scheduler {
         // (then the claim is rolled back with the rest).
         let still = due(
             Deadlines {
-                status: &a.status,
+                status: a.status,
                 colour: a.colour,
                 respond_by: a.respond_by,
                 resolve_by: a.resolve_by,
@@ -428,7 +430,7 @@ impl Scheduler {
             tx.rollback().await?;
             return Ok(false);
         };
-        if a.id != id || a.status != "resolved" {
+        if a.id != id || a.status != Status::Resolved {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -495,22 +497,22 @@ mod tests {
         };
         let r = Some(240 * MIN);
         let z = Some(72 * 60 * MIN);
-        assert_eq!(due(d("open", r, z), 0, lead), vec![]);
-        assert_eq!(due(d("open", r, z), 209 * MIN, lead), vec![]);
+        assert_eq!(due(d(Status::Open, r, z), 0, lead), vec![]);
+        assert_eq!(due(d(Status::Open, r, z), 209 * MIN, lead), vec![]);
         assert_eq!(
-            due(d("open", r, z), 210 * MIN, lead),
+            due(d(Status::Open, r, z), 210 * MIN, lead),
             vec![(DueKind::RemindRespond, 240 * MIN)]
         );
         assert_eq!(
-            due(d("open", r, z), 240 * MIN, lead),
+            due(d(Status::Open, r, z), 240 * MIN, lead),
             vec![(DueKind::EscalateRespond, 240 * MIN)]
         );
-        assert_eq!(due(d("accepted", r, z), 240 * MIN, lead), vec![]);
+        assert_eq!(due(d(Status::Accepted, r, z), 240 * MIN, lead), vec![]);
         assert_eq!(
-            due(d("accepted", r, z), 72 * 60 * MIN, lead),
+            due(d(Status::Accepted, r, z), 72 * 60 * MIN, lead),
             vec![(DueKind::EscalateResolve, 72 * 60 * MIN)]
         );
-        assert_eq!(due(d("resolved", r, z), 100 * 60 * MIN, lead), vec![]);
+        assert_eq!(due(d(Status::Resolved, r, z), 100 * 60 * MIN, lead), vec![]);
     }
 
     #[test]

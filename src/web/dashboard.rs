@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::appeals::Status;
 use crate::store::{Result, Store};
 
 /// Milliseconds of the local midnight that began `now`'s day in `tz`.
@@ -161,13 +162,16 @@ pub struct Overdue {
 /// worked on (open, accepted, reopened) is late to resolve after `resolve_by`.
 pub async fn overdue(store: &Store, now_ms: i64, limit: i64) -> Result<(i64, Vec<Overdue>)> {
     // Range walks on (status, deadline) indexes: resolved and closed appeals are never read.
-    let resolve_sql = "SELECT number, colour, category, status, step, resolve_by AS deadline FROM appeals \
-         WHERE status IN ('open', 'accepted', 'reopened') AND resolve_by < ? ORDER BY resolve_by LIMIT ?";
+    let resolve_sql = format!(
+        "SELECT number, colour, category, status, step, resolve_by AS deadline FROM appeals \
+         WHERE status IN {} AND resolve_by < ? ORDER BY resolve_by LIMIT ?",
+        Status::OPEN_SQL
+    );
     let respond_sql =
         "SELECT number, colour, category, status, step, respond_by AS deadline FROM appeals \
          WHERE status = 'open' AND respond_by < ? ORDER BY respond_by LIMIT ?";
     let mut list: Vec<Overdue> = Vec::new();
-    for (sql, missed) in [(resolve_sql, "resolve"), (respond_sql, "respond")] {
+    for (sql, missed) in [(resolve_sql.as_str(), "resolve"), (respond_sql, "respond")] {
         let rows = sqlx::query(&store.sql(sql))
             .bind(now_ms)
             .bind(limit)
@@ -195,7 +199,10 @@ pub async fn overdue(store: &Store, now_ms: i64, limit: i64) -> Result<(i64, Vec
     list.truncate(usize::try_from(limit).unwrap_or(0));
     let total = count(
         store,
-        "SELECT COUNT(*) FROM appeals WHERE status IN ('open', 'accepted', 'reopened') AND resolve_by < ?",
+        &format!(
+            "SELECT COUNT(*) FROM appeals WHERE status IN {} AND resolve_by < ?",
+            Status::OPEN_SQL
+        ),
         &[now_ms],
     )
     .await?

@@ -20,6 +20,7 @@ use super::{auth, session, with_web, Web};
 use crate::appeals::actions::Ctx;
 use crate::appeals::routing::{file_and_route, ChosenCategory};
 use crate::appeals::NewAppeal;
+use crate::appeals::Status;
 use crate::config::Config;
 use crate::grade::Colour;
 use crate::store::Store;
@@ -399,12 +400,9 @@ async fn requests_where(
     Ok(out)
 }
 
-/// The appeal statuses that are still being worked on, as an SQL list.
-const OPEN_SQL: &str = "'open', 'accepted', 'reopened'";
-
 /// Open311 has two statuses: open while the appeal is worked on, closed once resolved.
 pub fn open311_status(status: &str) -> &'static str {
-    if crate::appeals::actions::OPEN_STATUSES.contains(&status) {
+    if Status::is_open_name(status) {
         "open"
     } else {
         "closed"
@@ -560,8 +558,8 @@ async fn find_requests(
             ));
         }
         match (wanted.contains(&"open"), wanted.contains(&"closed")) {
-            (true, false) => cond.push_str(&format!(" AND status IN ({OPEN_SQL})")),
-            (false, true) => cond.push_str(&format!(" AND status NOT IN ({OPEN_SQL})")),
+            (true, false) => cond.push_str(&format!(" AND status IN {}", Status::OPEN_SQL)),
+            (false, true) => cond.push_str(&format!(" AND status NOT IN {}", Status::OPEN_SQL)),
             _ => {}
         }
     }
