@@ -39,6 +39,13 @@ impl fmt::Display for Colour {
     }
 }
 
+/// Stored and shown by its English name, as in `appeals.colour`.
+impl serde::Serialize for Colour {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// A colour name that is none of red/yellow/green (or 红/黄/绿).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown colour `{0}` (expected red, yellow or green)")]

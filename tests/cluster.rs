@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use appeal_gateway::appeals::events::verify;
-use appeal_gateway::appeals::{list_appeals, AppealFilter, AppealRow};
+use appeal_gateway::appeals::{list_appeals, Appeal, AppealFilter};
 use appeal_gateway::config::audit_key::AuditKey;
 use appeal_gateway::intake::normalize;
 use appeal_gateway::outbox::{claim_next, enqueue, NewSms};
@@ -160,7 +160,7 @@ fn deliver(sim: &SimModem, i: usize, phone: &str, text: &str) {
     }
 }
 
-async fn all_appeals(store: &Store) -> Vec<AppealRow> {
+async fn all_appeals(store: &Store) -> Vec<Appeal> {
     list_appeals(
         store,
         &AppealFilter {
@@ -173,7 +173,7 @@ async fn all_appeals(store: &Store) -> Vec<AppealRow> {
 }
 
 /// Every expected text filed exactly once by the daemon of its modem, numbers unique.
-fn check_filed_once(appeals: &[AppealRow], expected: &[(&str, Vec<(String, String)>)]) {
+fn check_filed_once(appeals: &[Appeal], expected: &[(&str, Vec<(String, String)>)]) {
     let numbers: HashSet<&str> = appeals.iter().map(|a| a.number.as_str()).collect();
     assert_eq!(numbers.len(), appeals.len(), "appeal numbers are unique");
     let mut seen: HashMap<(String, String), Vec<Option<String>>> = HashMap::new();
@@ -196,7 +196,7 @@ fn check_filed_once(appeals: &[AppealRow], expected: &[(&str, Vec<(String, Strin
 }
 
 /// Each appeal acknowledged exactly once, by the modem that received it, and nothing else sent.
-fn check_acks(appeals: &[AppealRow], sims: &[(&str, &SimModem)]) {
+fn check_acks(appeals: &[Appeal], sims: &[(&str, &SimModem)]) {
     let mut sent_by: HashMap<String, Vec<&str>> = HashMap::new();
     let mut total = 0;
     for (name, sim) in sims {

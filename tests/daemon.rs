@@ -7,7 +7,7 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use appeal_gateway::appeals::{list_appeals, AppealFilter, AppealRow};
+use appeal_gateway::appeals::{list_appeals, Appeal, AppealFilter};
 use appeal_gateway::clock::Clock;
 use appeal_gateway::intake::normalize;
 use appeal_gateway::store::Store;
@@ -45,7 +45,7 @@ fn deliver(sim: &appeal_gateway::sim::SimModem, i: usize, phone: &str, text: &st
     }
 }
 
-async fn all_appeals(store: &Store) -> Vec<AppealRow> {
+async fn all_appeals(store: &Store) -> Vec<Appeal> {
     list_appeals(
         store,
         &AppealFilter {
@@ -58,7 +58,7 @@ async fn all_appeals(store: &Store) -> Vec<AppealRow> {
 }
 
 /// Every expected (phone, text) filed exactly once, numbers unique, one ack per appeal.
-fn check_filed_once(appeals: &[AppealRow], expected: &[(String, String)]) {
+fn check_filed_once(appeals: &[Appeal], expected: &[(String, String)]) {
     let numbers: HashSet<&str> = appeals.iter().map(|a| a.number.as_str()).collect();
     assert_eq!(numbers.len(), appeals.len(), "appeal numbers are unique");
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
@@ -81,7 +81,7 @@ fn check_filed_once(appeals: &[AppealRow], expected: &[(String, String)]) {
     assert_eq!(appeals.len(), expected.len(), "no extra appeals");
 }
 
-fn check_acks(appeals: &[AppealRow], sent: &[(String, String)]) {
+fn check_acks(appeals: &[Appeal], sent: &[(String, String)]) {
     for a in appeals {
         let acks: Vec<_> = sent
             .iter()

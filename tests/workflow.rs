@@ -150,7 +150,12 @@ impl World {
             .await
             .unwrap()
             .expect("appeal");
-        (a.status, a.colour, a.cadre, a.rating)
+        (
+            a.status.as_str().into(),
+            a.colour.as_str().into(),
+            a.cadre,
+            a.rating,
+        )
     }
 
     async fn stop(mut self) {

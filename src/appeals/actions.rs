@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::events::{append_event, NewEvent};
-use super::machine::{decide, Change, Refusal, Status, Step, Text, Transition};
+use super::machine::{decide, Change, Refusal, Step, Text, Transition};
+use super::record::{row_to_appeal, Appeal, APPEAL_COLUMNS};
 use super::FilingPolicy;
 use crate::config::Config;
 use crate::directory::{Cadre, Directory};
@@ -228,52 +229,6 @@ impl ActionError {
             ActionError::Store(_) => "系统繁忙，请稍后再发。".into(),
         }
     }
-}
-
-/// An appeal as the operations see it.
-#[derive(Debug, Clone)]
-pub struct Appeal {
-    pub id: i64,
-    pub number: String,
-    pub phone: String,
-    pub village: Option<String>,
-    pub modem: Option<String>,
-    pub text: String,
-    pub category: String,
-    pub colour: Colour,
-    pub status: Status,
-    pub step: String,
-    pub cadre: Option<String>,
-    pub cadre_name: Option<String>,
-    pub filed_at: i64,
-    pub respond_by: Option<i64>,
-    pub resolve_by: Option<i64>,
-}
-
-pub(crate) const APPEAL_COLUMNS: &str =
-    "id, number, phone, village, modem, text, category, colour, status, step, \
-     cadre, cadre_name, filed_at, respond_by, resolve_by";
-
-pub(crate) fn row_to_appeal(r: &sqlx::any::AnyRow) -> StoreResult<Appeal> {
-    let colour: String = r.try_get("colour")?;
-    Ok(Appeal {
-        id: r.try_get("id")?,
-        number: r.try_get("number")?,
-        phone: r.try_get("phone")?,
-        village: r.try_get("village")?,
-        modem: r.try_get("modem")?,
-        text: r.try_get("text")?,
-        category: r.try_get("category")?,
-        // A colour edited by hand into nonsense is treated as the most careful one.
-        colour: colour.parse().unwrap_or(Colour::Red),
-        status: Status::parse(&r.try_get::<String, _>("status")?),
-        step: r.try_get("step")?,
-        cadre: r.try_get("cadre")?,
-        cadre_name: r.try_get("cadre_name")?,
-        filed_at: r.try_get("filed_at")?,
-        respond_by: r.try_get("respond_by")?,
-        resolve_by: r.try_get("resolve_by")?,
-    })
 }
 
 /// Loads an appeal inside `tx`, row-locked on PostgreSQL so two operations on it take turns.

@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::actions::{self, row_to_appeal, Action, ActionError, Actor, Ctx, APPEAL_COLUMNS};
+use super::actions::{self, Action, ActionError, Actor, Ctx};
 use super::events::{append_event, NewEvent};
 use super::messages as msg;
+use super::record::{row_to_appeal, APPEAL_COLUMNS};
 use super::routing::{incoming_text, own_appeal, reply, TextIn, TextOutcome};
 use super::survey::{answer, Rated};
 use super::Step;
@@ -196,7 +197,7 @@ async fn cadre_open(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     c: &Cadre,
-) -> Result<Vec<actions::Appeal>> {
+) -> Result<Vec<crate::appeals::Appeal>> {
     let rows = sqlx::query(&store.sql(&format!(
         "SELECT {APPEAL_COLUMNS} FROM appeals WHERE status IN {open} \
          AND (cadre = ? OR cadre = ? OR village = ?) ORDER BY id",
@@ -260,7 +261,7 @@ async fn cadre_command(
         Some(Target::Suffix(s)) => {
             let seq: u64 = s.parse().unwrap_or(0);
             let open = cadre_open(store, tx, cadre).await?;
-            let hits: Vec<&actions::Appeal> = open
+            let hits: Vec<&crate::appeals::Appeal> = open
                 .iter()
                 .filter(|a| a.number.get(8..).and_then(|t| t.parse::<u64>().ok()) == Some(seq))
                 .collect();
@@ -307,7 +308,7 @@ async fn cadre_command(
     }
 }
 
-fn list_text(open: &[actions::Appeal]) -> String {
+fn list_text(open: &[crate::appeals::Appeal]) -> String {
     if open.is_empty() {
         return "您目前没有待办诉求。".into();
     }

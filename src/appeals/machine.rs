@@ -9,8 +9,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::actions::{Action, Actor, ActorKind, Appeal, Ctx};
+use super::actions::{Action, Actor, ActorKind, Ctx};
 use super::messages as msg;
+use super::record::Appeal;
 use crate::directory::{Cadre, CadreRole};
 use crate::grade::Colour;
 use crate::phone::{mask as mask_phone, national};
@@ -81,6 +82,13 @@ impl std::fmt::Display for Status {
     }
 }
 
+/// Stored and shown by name, as in `appeals.status`.
+impl serde::Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The five steps of the 码上办 process, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -126,6 +134,13 @@ impl Step {
             .into_iter()
             .find(|st| st.as_str() == s)
             .unwrap_or(Step::Collection)
+    }
+}
+
+/// Stored and shown by name, as in `appeals.step`.
+impl serde::Serialize for Step {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -327,7 +342,7 @@ pub fn decide(
         events: Vec::new(),
         texts: Vec::new(),
         status: a.status,
-        step: Step::parse(&a.step),
+        step: a.step,
         colour: a.colour,
         cadre: a.cadre.clone(),
         summary: String::new(),
@@ -582,12 +597,15 @@ town = "一镇"
             category: "其他".into(),
             colour: Colour::Green,
             status,
-            step: "collection".into(),
+            step: Step::Collection,
             cadre: None,
             cadre_name: None,
+            received_at: 0,
             filed_at: 0,
+            updated_at: 0,
             respond_by: None,
             resolve_by: None,
+            rating: None,
         }
     }
 

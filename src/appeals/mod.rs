@@ -10,6 +10,7 @@ pub mod machine;
 pub mod messages;
 mod number;
 mod query;
+mod record;
 pub mod routing;
 pub mod survey;
 
@@ -17,4 +18,5 @@ pub use events::{append_event, verify_chain, ChainBreak, NewEvent};
 pub use filing::{file_appeal, Filed, FilingPolicy, NewAppeal};
 pub use machine::{Status, Step};
 pub use number::{format_number, local_day};
-pub use query::{get_appeal, list_appeals, AppealFilter, AppealRow};
+pub use query::{get_appeal, list_appeals, AppealFilter};
+pub use record::Appeal;

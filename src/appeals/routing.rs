@@ -8,9 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::actions::{row_to_appeal, Actor, Appeal, Ctx, Writer, APPEAL_COLUMNS};
+use super::actions::{Actor, Ctx, Writer};
 use super::events::{append_event, NewEvent};
 use super::messages as msg;
+use super::record::{row_to_appeal, Appeal, APPEAL_COLUMNS};
 use super::{file_appeal, Filed, FilingPolicy, NewAppeal, Step};
 use crate::directory::CadreRole;
 use crate::grade::Colour;

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
-use super::actions::{row_to_appeal, write, Action, Actor, ActorKind, Ctx, Writer, APPEAL_COLUMNS};
+use super::actions::{write, Action, Actor, ActorKind, Ctx, Writer};
 use super::machine::{decide, Text};
 use super::messages as msg;
+use super::record::{row_to_appeal, APPEAL_COLUMNS};
 use super::Step;
 use crate::directory::CadreRole;
 use crate::store::{Result, Store};

@@ -10,7 +10,7 @@ use super::auth::Principal;
 use super::dashboard::{self, local_rfc3339};
 use super::{api_principal, internal, reject, with_web, Web};
 use crate::appeals::actions::{self, Action, ActionError, Actor, Ctx};
-use crate::appeals::{get_appeal, list_appeals, AppealFilter, AppealRow};
+use crate::appeals::{get_appeal, list_appeals, Appeal, AppealFilter};
 use crate::outbox::{enqueue, NewSms};
 
 /// Bodies larger than this are refused before they are read.
@@ -118,7 +118,7 @@ pub fn routes(
 }
 
 /// The list answer with phones as the caller may see them.
-fn shown(p: &Principal, mut a: AppealRow) -> AppealRow {
+fn shown(p: &Principal, mut a: Appeal) -> Appeal {
     a.phone = p.phone(&a.phone);
     a.cadre = a.cadre.map(|c| p.phone(&c));
     a.text = p.text(&a.text);
@@ -181,7 +181,7 @@ async fn list_handler(
     } else {
         None
     };
-    let rows: Vec<AppealRow> = rows.into_iter().map(|a| shown(&p, a)).collect();
+    let rows: Vec<Appeal> = rows.into_iter().map(|a| shown(&p, a)).collect();
     Ok(warp::reply::json(
         &serde_json::json!({ "appeals": rows, "next": next }),
     ))
@@ -225,7 +225,7 @@ struct SmsJson {
 #[derive(Debug, Serialize)]
 struct AppealDetail {
     #[serde(flatten)]
-    appeal: AppealRow,
+    appeal: Appeal,
     respond_by: Option<String>,
     resolve_by: Option<String>,
     accepted_at: Option<String>,

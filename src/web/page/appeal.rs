@@ -55,9 +55,7 @@ pub async fn page(
         ms.map(|ms| local_short(ms, tz))
             .unwrap_or_else(|| "-".into())
     };
-    let filed = chrono::DateTime::parse_from_rfc3339(&a.filed_at)
-        .map(|d| local_short(d.timestamp_millis(), tz))
-        .unwrap_or_default();
+    let filed = local_short(a.filed_at, tz);
 
     // A cadre is named, and their number shown as the reader may see it.
     let cadre = match (&a.cadre_name, &a.cadre) {
@@ -83,13 +81,13 @@ pub async fn page(
         format_args!(
             "{} / {}",
             esc(&a.category),
-            esc(&colour_name(lang, &a.colour))
+            esc(&colour_name(lang, a.colour.as_str()))
         ),
         t("状态 / 环节", "Status / step"),
         format_args!(
             "{} / {}",
-            esc(&status_name(lang, &a.status)),
-            esc(&step_name(lang, &a.step))
+            esc(&status_name(lang, a.status.as_str())),
+            esc(&step_name(lang, a.step.as_str()))
         ),
         t("负责干部", "Cadre"),
         esc(&cadre),
@@ -107,12 +105,12 @@ pub async fn page(
             .unwrap_or_else(|| t("尚未评价", "not rated yet").into()),
         t("内容", "Text"),
         esc(&p.text(&a.text)),
-        colour = esc(&a.colour),
+        colour = a.colour.as_str(),
         num = esc(&a.number),
     );
 
     // The five steps, each with its events; steps before the current one are done.
-    let current = STEPS.iter().position(|s| s.as_str() == a.step);
+    let current = STEPS.iter().position(|s| *s == a.step);
     let _ = write!(
         b,
         r#"<section><h2>{}</h2><ol class="steps" id="timeline">"#,

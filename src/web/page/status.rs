@@ -39,7 +39,7 @@ pub struct Snapshot {
     pub overdue_total: i64,
     pub overdue: Vec<dashboard::Overdue>,
     pub events: Vec<dashboard::EventRow>,
-    pub latest: Vec<crate::appeals::AppealRow>,
+    pub latest: Vec<crate::appeals::Appeal>,
 }
 
 async fn snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::Result<Snapshot> {
@@ -313,16 +313,14 @@ pub async fn page(
         t("内容", "Text"),
     );
     for a in latest {
-        let filed = chrono::DateTime::parse_from_rfc3339(&a.filed_at)
-            .map(|d| local_short(d.timestamp_millis(), tz))
-            .unwrap_or_default();
+        let filed = local_short(a.filed_at, tz);
         let _ = write!(
             b,
             r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
-            esc(&a.colour),
+            a.colour.as_str(),
             esc(&p.phone(&a.phone)),
             esc(&a.category),
-            esc(&step_name(lang, &a.step)),
+            esc(&step_name(lang, a.step.as_str())),
             filed,
             esc(&p.text(&a.text.chars().take(60).collect::<String>())),
             num = esc(&a.number),
