@@ -372,14 +372,7 @@ pub(crate) async fn write(
         };
         q.bind(ms).bind(a.id).execute(&mut **tx).await?;
     }
-    let mut w = Writer {
-        store,
-        ctx,
-        a,
-        actor,
-        now,
-        queued: 0,
-    };
+    let mut w = Writer::new(store, ctx, a, actor, now);
     let system = Actor::system();
     for e in &t.events {
         let by = if e.by_system { &system } else { actor };
@@ -409,7 +402,24 @@ pub(crate) struct Writer<'a> {
     pub queued: usize,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    pub fn new(
+        store: &'a Store,
+        ctx: &'a Ctx,
+        a: &'a Appeal,
+        actor: &'a Actor,
+        now: DateTime<Utc>,
+    ) -> Writer<'a> {
+        Writer {
+            store,
+            ctx,
+            a,
+            actor,
+            now,
+            queued: 0,
+        }
+    }
+
     pub async fn event(
         &mut self,
         tx: &mut Transaction<'static, Any>,

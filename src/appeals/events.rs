@@ -29,7 +29,7 @@ use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::audit_key::{load_key_file, AuditKey, KeyError};
@@ -169,7 +169,7 @@ pub struct ChainBreak {
 }
 
 /// One stored event, as read back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
     pub appeal_id: Option<i64>,
@@ -341,29 +341,14 @@ pub struct Verified {
 }
 
 async fn events_after(store: &Store, after: i64) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query(&store.sql(
+    let rows = sqlx::query_as(&store.sql(
         "SELECT id, appeal_id, at, actor, channel, step, kind, text, prev_hash, hash \
          FROM events WHERE id > ? ORDER BY id LIMIT 1000",
     ))
     .bind(after)
     .fetch_all(store.reader())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(EventRow {
-                id: r.try_get("id")?,
-                appeal_id: r.try_get("appeal_id")?,
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                channel: r.try_get("channel")?,
-                step: r.try_get("step")?,
-                kind: r.try_get("kind")?,
-                text: r.try_get("text")?,
-                prev_hash: r.try_get("prev_hash")?,
-                hash: r.try_get("hash")?,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 /// Walks the whole chain in order with `key`, then compares the end with `head` (the head

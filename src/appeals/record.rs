@@ -3,14 +3,13 @@
 //! object: colour, status and step by name, times as RFC 3339 in UTC.
 
 use serde::{Serialize, Serializer};
-use sqlx::Row;
 
 use super::machine::{Status, Step};
 use crate::grade::Colour;
 use crate::store::{from_millis, Result};
 
 /// One row of `appeals`, with the columns every reader needs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Appeal {
     pub id: i64,
     pub number: String,
@@ -19,8 +18,11 @@ pub struct Appeal {
     pub modem: Option<String>,
     pub text: String,
     pub category: String,
+    #[sqlx(try_from = "String")]
     pub colour: Colour,
+    #[sqlx(try_from = "String")]
     pub status: Status,
+    #[sqlx(try_from = "String")]
     pub step: Step,
     /// The responsible cadre's phone (masked for viewers) and name.
     pub cadre: Option<String>,
@@ -50,28 +52,26 @@ pub(crate) const APPEAL_COLUMNS: &str =
      cadre_name, received_at, filed_at, updated_at, respond_by, resolve_by, rating";
 
 pub(crate) fn row_to_appeal(r: &sqlx::any::AnyRow) -> Result<Appeal> {
-    let colour: String = r.try_get("colour")?;
-    let status: String = r.try_get("status")?;
-    let step: String = r.try_get("step")?;
-    Ok(Appeal {
-        id: r.try_get("id")?,
-        number: r.try_get("number")?,
-        phone: r.try_get("phone")?,
-        village: r.try_get("village")?,
-        modem: r.try_get("modem")?,
-        text: r.try_get("text")?,
-        category: r.try_get("category")?,
-        // A colour edited by hand into nonsense is treated as the most careful one.
-        colour: colour.parse().unwrap_or(Colour::Red),
-        status: Status::parse(&status),
-        step: Step::parse(&step),
-        cadre: r.try_get("cadre")?,
-        cadre_name: r.try_get("cadre_name")?,
-        received_at: r.try_get("received_at")?,
-        filed_at: r.try_get("filed_at")?,
-        updated_at: r.try_get("updated_at")?,
-        respond_by: r.try_get("respond_by")?,
-        resolve_by: r.try_get("resolve_by")?,
-        rating: r.try_get("rating")?,
-    })
+    Ok(<Appeal as sqlx::FromRow<_>>::from_row(r)?)
+}
+
+// The typed columns read leniently, so one row edited by hand into nonsense cannot stop the
+// workflow, the page or the scheduler from reading every other row.
+impl From<String> for Colour {
+    /// An unknown colour is treated as the most careful one.
+    fn from(s: String) -> Colour {
+        s.parse().unwrap_or(Colour::Red)
+    }
+}
+
+impl From<String> for Status {
+    fn from(s: String) -> Status {
+        Status::parse(&s)
+    }
+}
+
+impl From<String> for Step {
+    fn from(s: String) -> Step {
+        Step::parse(&s)
+    }
 }

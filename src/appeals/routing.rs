@@ -110,6 +110,30 @@ pub async fn village_of(
     }
 }
 
+/// A text that goes into an open appeal (a repeat or a follow-up): an event in the villager's
+/// name on the collection step, and the answer to the villager.
+#[allow(clippy::too_many_arguments)]
+async fn noted(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    ctx: &Ctx,
+    m: &TextIn<'_>,
+    a: &Appeal,
+    kind: &str,
+    answer: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let villager = Actor {
+        label: m.phone.to_string(),
+        kind: super::actions::ActorKind::System,
+        channel: "sms",
+    };
+    Writer::new(store, ctx, a, &villager, now)
+        .event(tx, Step::Collection, kind, m.text)
+        .await?;
+    reply(store, tx, m, Some(a.id), answer, now).await
+}
+
 /// Files, appends or records a repeat, inside the caller's transaction.
 pub async fn incoming_text(
     store: &Store,
@@ -127,34 +151,13 @@ pub async fn incoming_text(
     .fetch_all(&mut **tx)
     .await?;
     let open: Vec<Appeal> = open.iter().map(row_to_appeal).collect::<Result<_>>()?;
-    let villager = Actor {
-        label: m.phone.to_string(),
-        kind: super::actions::ActorKind::System,
-        channel: "sms",
-    };
     // Compared with each text that went into the appeal too, since follow-ups are appended.
     let repeats =
         |a: &&Appeal| similar(&a.text, m.text) || a.text.split('\n').any(|l| similar(l, m.text));
     if let Some(a) = open.iter().find(repeats) {
-        let mut w = Writer {
-            store,
-            ctx,
-            a,
-            actor: &villager,
-            now,
-            queued: 0,
-        };
-        w.event(tx, Step::Collection, "repeated", m.text).await?;
         let sig = ctx.signature(a.village.as_deref());
-        reply(
-            store,
-            tx,
-            m,
-            Some(a.id),
-            &msg::repeat_noted(&sig, &a.number, a.status.as_str(), a.cadre_name.as_deref()),
-            now,
-        )
-        .await?;
+        let answer = msg::repeat_noted(&sig, &a.number, a.status.as_str(), a.cadre_name.as_deref());
+        noted(store, tx, ctx, m, a, "repeated", &answer, now).await?;
         return Ok(TextOutcome::Repeat(a.number.clone()));
     }
     let window = now.timestamp_millis() - millis(ctx.append_window);
@@ -168,25 +171,8 @@ pub async fn incoming_text(
             .bind(a.id)
             .execute(&mut **tx)
             .await?;
-        let mut w = Writer {
-            store,
-            ctx,
-            a,
-            actor: &villager,
-            now,
-            queued: 0,
-        };
-        w.event(tx, Step::Collection, "appended", m.text).await?;
-        let sig = ctx.signature(a.village.as_deref());
-        reply(
-            store,
-            tx,
-            m,
-            Some(a.id),
-            &msg::appended(&sig, &a.number),
-            now,
-        )
-        .await?;
+        let answer = msg::appended(&ctx.signature(a.village.as_deref()), &a.number);
+        noted(store, tx, ctx, m, a, "appended", &answer, now).await?;
         return Ok(TextOutcome::Appended(a.number.clone()));
     }
     let village = village_of(store, tx, ctx, m, now).await?;
@@ -324,14 +310,7 @@ async fn route_new(
         text: &a.text,
     };
     let system = Actor::system();
-    let mut w = Writer {
-        store,
-        ctx,
-        a: &a,
-        actor: &system,
-        now,
-        queued: 0,
-    };
+    let mut w = Writer::new(store, ctx, &a, &system, now);
     let cadre = dir.route(a.village.as_deref(), &a.category);
     let mut told = Vec::new();
     if let Some(c) = cadre {

@@ -52,14 +52,7 @@ pub async fn answer(
         channel: "sms",
     };
     let sig = ctx.signature(a.village.as_deref());
-    let mut w = Writer {
-        store,
-        ctx,
-        a: &a,
-        actor: &villager,
-        now,
-        queued: 0,
-    };
+    let mut w = Writer::new(store, ctx, &a, &villager, now);
     sqlx::query(&store.sql(
         "UPDATE appeals SET rating = ?, survey_state = 'answered', status = 'closed', step = 'evaluation', \
          updated_at = ? WHERE id = ?",
@@ -76,15 +69,13 @@ pub async fn answer(
         &format!("{score} {}", msg::rating_word(score)),
     )
     .await?;
+    let closed = || {
+        let thanks = msg::thanks_for_rating(&sig, &a.number, score);
+        let number = a.number.clone();
+        Ok((Rated::Closed { number, score }, Some(a.id), thanks))
+    };
     if score >= 3 {
-        return Ok((
-            Rated::Closed {
-                number: a.number.clone(),
-                score,
-            },
-            Some(a.id),
-            msg::thanks_for_rating(&sig, &a.number, score),
-        ));
+        return closed();
     }
     // Back to work through the state machine, as an admin's reopen would be. The appeal as
     // loaded is resolved (its survey was pending), which the machine requires.
@@ -94,14 +85,7 @@ pub async fn answer(
         Ok(t) => t,
         Err(r) => {
             tracing::error!(number = %a.number, refusal = ?r, "a bad rating could not reopen its appeal");
-            return Ok((
-                Rated::Closed {
-                    number: a.number.clone(),
-                    score,
-                },
-                Some(a.id),
-                msg::thanks_for_rating(&sig, &a.number, score),
-            ));
+            return closed();
         }
     };
     let village = ctx.village_name(a.village.as_deref());

@@ -273,6 +273,19 @@ impl Cx {
         }
     }
 
+    /// A required string that must also pass `valid` (which returns no value of its own).
+    fn required_checked(
+        &mut self,
+        t: &Table,
+        prefix: &str,
+        k: &str,
+        example: &str,
+        valid: fn(&str) -> Result<(), Problem>,
+    ) -> Option<String> {
+        let v = self.required_string(t, prefix, k, example)?;
+        self.check(&join(prefix, k), valid(&v)).map(|()| v)
+    }
+
     fn required_string(
         &mut self,
         t: &Table,
@@ -375,40 +388,41 @@ impl Cx {
     /// An array of tables (`[[modem]]`), each with its key path `modem[i]`.
     fn tables<'a>(&mut self, t: &'a Table, prefix: &str, k: &str) -> Vec<(String, &'a Table)> {
         let key = join(prefix, k);
-        match t.get(k) {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let item_key = format!("{key}[{i}]");
-                    match v {
-                        Value::Table(sub) => Some((item_key, sub)),
-                        other => {
-                            self.wrong_type(
-                                &item_key,
-                                "a table",
-                                other,
-                                format!("write each entry as a [[{key}]] section"),
-                            );
-                            None
-                        }
-                    }
-                })
-                .collect(),
-            Some(other) => {
-                self.wrong_type(
-                    &key,
-                    &format!("a list of [[{key}]] sections"),
-                    other,
-                    format!("write [[{key}]] with two brackets, once per entry"),
-                );
-                Vec::new()
-            }
-        }
+        let whole = List {
+            what: format!("a list of [[{key}]] sections"),
+            fix: format!("write [[{key}]] with two brackets, once per entry"),
+            item: "a table",
+            item_fix: format!("write each entry as a [[{key}]] section"),
+        };
+        self.list(t, prefix, k, whole, |v| match v {
+            Value::Table(sub) => Some(sub),
+            _ => None,
+        })
     }
 
     fn strings(&mut self, t: &Table, prefix: &str, k: &str) -> Vec<(String, String)> {
+        let whole = List {
+            what: "a list".into(),
+            fix: format!("write {k} = [\"...\", \"...\"]"),
+            item: "text",
+            item_fix: "put each entry in double quotes".into(),
+        };
+        self.list(t, prefix, k, whole, |v| match v {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    /// The entries of the array at `k` that `pick` accepts, each with its key path `k[i]`; the
+    /// others, and a value that is no array at all, are reported with the fixes in `whole`.
+    fn list<'a, T>(
+        &mut self,
+        t: &'a Table,
+        prefix: &str,
+        k: &str,
+        whole: List,
+        pick: impl Fn(&'a Value) -> Option<T>,
+    ) -> Vec<(String, T)> {
         let key = join(prefix, k);
         match t.get(k) {
             None => Vec::new(),
@@ -417,31 +431,27 @@ impl Cx {
                 .enumerate()
                 .filter_map(|(i, v)| {
                     let item_key = format!("{key}[{i}]");
-                    match v {
-                        Value::String(s) => Some((item_key, s.clone())),
-                        other => {
-                            self.wrong_type(
-                                &item_key,
-                                "text",
-                                other,
-                                "put each entry in double quotes".into(),
-                            );
-                            None
-                        }
+                    let picked = pick(v);
+                    if picked.is_none() {
+                        self.wrong_type(&item_key, whole.item, v, whole.item_fix.clone());
                     }
+                    picked.map(|p| (item_key, p))
                 })
                 .collect(),
             Some(other) => {
-                self.wrong_type(
-                    &key,
-                    "a list",
-                    other,
-                    format!("write {k} = [\"...\", \"...\"]"),
-                );
+                self.wrong_type(&key, &whole.what, other, whole.fix);
                 Vec::new()
             }
         }
     }
+}
+
+/// How [`Cx::list`] words its complaints: about the value as a whole, and about one entry.
+struct List {
+    what: String,
+    fix: String,
+    item: &'static str,
+    item_fix: String,
 }
 
 /// The whole schema in reading order. Returns None only when an error was recorded.
@@ -671,12 +681,7 @@ fn modems(cx: &mut Cx, root: &Table) -> Vec<ModemConfig> {
     let mut out: Vec<(String, ModemConfig)> = Vec::new();
     for (p, t) in cx.tables(root, "", "modem") {
         cx.unknown_keys(t, &p, MODEM);
-        let name = cx
-            .required_string(t, &p, "name", "\"village1\"")
-            .and_then(|n| {
-                cx.check(&join(&p, "name"), validate::modem_name(&n))
-                    .map(|()| n)
-            });
+        let name = cx.required_checked(t, &p, "name", "\"village1\"", validate::modem_name);
         let device = cx
             .required_string(t, &p, "device", "\"/dev/ttyUSB2\"")
             .and_then(|d| cx.check(&join(&p, "device"), validate::device(&d)));
@@ -760,12 +765,13 @@ fn web(cx: &mut Cx, t: &Table) -> WebConfig {
         let role = cx
             .required_string(a, &p, "role", "\"admin\"")
             .and_then(|r| cx.check(&join(&p, "role"), validate::role(&r)));
-        let hash = cx
-            .required_string(a, &p, "password_hash", "\"$argon2id$...\"")
-            .and_then(|h| {
-                cx.check(&join(&p, "password_hash"), validate::password_hash(&h))
-                    .map(|()| h)
-            });
+        let hash = cx.required_checked(
+            a,
+            &p,
+            "password_hash",
+            "\"$argon2id$...\"",
+            validate::password_hash,
+        );
         let (Some(name), Some(role), Some(password_hash)) = (name, role, hash) else {
             continue;
         };
@@ -937,18 +943,20 @@ fn webhooks(cx: &mut Cx, root: &Table) -> Vec<Webhook> {
     let mut out: Vec<Webhook> = Vec::new();
     for (p, t) in cx.tables(root, "", "webhook") {
         cx.unknown_keys(t, &p, WEBHOOK);
-        let url = cx
-            .required_string(t, &p, "url", "\"http://127.0.0.1:9000/appeals\"")
-            .and_then(|u| {
-                cx.check(&join(&p, "url"), validate::webhook_url(&u))
-                    .map(|()| u)
-            });
-        let secret = cx
-            .required_string(t, &p, "secret", "\"$(openssl rand -hex 32)\"")
-            .and_then(|s| {
-                cx.check(&join(&p, "secret"), validate::api_token(&s))
-                    .map(|()| s)
-            });
+        let url = cx.required_checked(
+            t,
+            &p,
+            "url",
+            "\"http://127.0.0.1:9000/appeals\"",
+            validate::webhook_url,
+        );
+        let secret = cx.required_checked(
+            t,
+            &p,
+            "secret",
+            "\"$(openssl rand -hex 32)\"",
+            validate::api_token,
+        );
         let events = if t.contains_key("events") {
             let mut events = Vec::new();
             for (key, name) in cx.strings(t, &p, "events") {

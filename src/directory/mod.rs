@@ -362,13 +362,6 @@ mod tests {
     }
 
     #[test]
-    fn phones_compare_in_national_form() {
-        assert_eq!(national("+8613900000001"), "13900000001");
-        assert_eq!(national("8613900000001"), "13900000001");
-        assert_eq!(national("10086"), "10086");
-    }
-
-    #[test]
     fn village_codes_in_text_are_whole_words() {
         let d = Directory::parse(EXAMPLE, "example").unwrap();
         assert_eq!(d.village_in_text("sh01 路灯坏了").unwrap().code, "SH01");

@@ -65,17 +65,12 @@ pub async fn process(
         .iter()
         .map(|(m, v)| (m.as_str(), v.as_deref()))
         .collect();
-    let in_list = vec!["?"; settings.modems.len()].join(", ");
-
-    let sql = format!(
-        "SELECT id, modem, pdu, received_at FROM inbox WHERE state = 'new' AND modem IN ({in_list}) ORDER BY id LIMIT 500"
-    );
-    let sql = store.sql(&sql);
-    let mut q = sqlx::query(&sql);
-    for (m, _) in &settings.modems {
-        q = q.bind(m);
-    }
-    let rows = q.fetch_all(store.pool()).await?;
+    let rows = of_our_modems(
+        store,
+        settings,
+        "SELECT id, modem, pdu, received_at FROM inbox WHERE state = 'new' AND modem IN ({modems}) ORDER BY id LIMIT 500",
+    )
+    .await?;
     let mut batch: Option<Transaction<'static, Any>> = None;
     let mut in_batch = 0;
     for r in rows {
@@ -224,21 +219,35 @@ pub async fn process(
     }
 
     // Groups of parts: file the complete ones and those whose wait is over.
-    let sql = format!(
-        "SELECT DISTINCT concat_key FROM inbox WHERE state = 'part' AND modem IN ({in_list})"
-    );
-    let sql = store.sql(&sql);
-    let mut q = sqlx::query(&sql);
-    for (m, _) in &settings.modems {
-        q = q.bind(m);
-    }
-    let keys = q.fetch_all(store.pool()).await?;
+    let keys = of_our_modems(
+        store,
+        settings,
+        "SELECT DISTINCT concat_key FROM inbox WHERE state = 'part' AND modem IN ({modems})",
+    )
+    .await?;
     let deadline = now.timestamp_millis() - settings.concat_timeout.as_millis() as i64;
     for k in keys {
         let key: String = k.try_get("concat_key")?;
         process_group(store, ctx, &villages, &key, deadline, now, &mut out).await?;
     }
     Ok(out)
+}
+
+/// Inbox rows of the modems this daemon runs (two daemons on one database each take their own
+/// modems' rows): `sql` names the list as `{modems}`.
+async fn of_our_modems(
+    store: &Store,
+    settings: &ProcessSettings,
+    sql: &str,
+) -> Result<Vec<sqlx::any::AnyRow>> {
+    let marks = vec!["?"; settings.modems.len()].join(", ");
+    let sql = sql.replace("{modems}", &marks);
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql);
+    for (m, _) in &settings.modems {
+        q = q.bind(m);
+    }
+    Ok(q.fetch_all(store.pool()).await?)
 }
 
 /// A parked part, decoded again from its PDU: the stored text is for people, the PDU keeps

@@ -42,7 +42,7 @@ pub async fn enqueue(
     Ok(id)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     pub recipient: String,
@@ -76,22 +76,11 @@ pub async fn claim_next(
         store.skip_locked()
     );
     let sql = store.sql(&sql);
-    let mut q = sqlx::query(&sql).bind(daemon).bind(now).bind(now);
+    let mut q = sqlx::query_as(&sql).bind(daemon).bind(now).bind(now);
     if !pool {
         q = q.bind(modem);
     }
-    let row = q.fetch_optional(store.pool()).await?;
-    row.map(|r| {
-        Ok(Claimed {
-            id: r.try_get("id")?,
-            recipient: r.try_get("recipient")?,
-            text: r.try_get("text")?,
-            kind: r.try_get("kind")?,
-            attempts: r.try_get("attempts")?,
-            appeal_id: r.try_get("appeal_id")?,
-        })
-    })
-    .transpose()
+    Ok(q.fetch_optional(store.pool()).await?)
 }
 
 /// Records a successful send: the row, its recipient's national number (the key of the

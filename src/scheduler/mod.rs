@@ -16,8 +16,8 @@ use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
 use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer};
-use crate::appeals::Status;
 use crate::appeals::{messages as msg, Step};
+use crate::appeals::{Appeal, Status};
 use crate::clock::Clock;
 use crate::config::{Config, SchedulerSettings};
 use crate::directory::{CadreRole, DirectoryHandle};
@@ -147,6 +147,15 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// One row of `schedule_log`: the key makes each reminder, escalation or survey reminder
+/// happen once, across restarts and daemons.
+struct Claim<'a> {
+    key: &'a str,
+    appeal_id: i64,
+    kind: &'a str,
+    due_at: i64,
+}
+
 impl Scheduler {
     pub fn new(store: Store, config: Arc<Config>, directory: DirectoryHandle) -> Scheduler {
         let settings = config.scheduler;
@@ -242,24 +251,45 @@ impl Scheduler {
     async fn claim(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        key: &str,
-        appeal_id: i64,
-        kind: &str,
-        due_at: i64,
+        c: &Claim<'_>,
         now: i64,
     ) -> Result<bool> {
         let r = sqlx::query(&self.store.sql(
             "INSERT INTO schedule_log (key, appeal_id, kind, due_at, done_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (key) DO NOTHING",
         ))
-        .bind(key)
-        .bind(appeal_id)
-        .bind(kind)
-        .bind(due_at)
+        .bind(c.key)
+        .bind(c.appeal_id)
+        .bind(c.kind)
+        .bind(c.due_at)
         .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    /// Opens the transaction of one piece of deadline work: the chain lock, then the claim,
+    /// then the appeal row locked. None (all rolled back) when the work is already done or the
+    /// appeal is gone.
+    async fn claim_and_load(
+        &self,
+        c: &Claim<'_>,
+        number: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(sqlx::Transaction<'static, sqlx::Any>, Appeal)>> {
+        let store = &self.store;
+        let mut tx = store.pool().begin().await?;
+        // The one lock order (events.rs): chain first, then the appeal row, as intake does.
+        crate::appeals::events::lock_chain(store, &mut tx).await?;
+        if !self.claim(&mut tx, c, now.timestamp_millis()).await? {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let Some(a) = load_for_update(store, &mut tx, number).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        Ok(Some((tx, a)))
     }
 
     async fn do_deadline(
@@ -272,26 +302,14 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let store = &self.store;
-        let mut tx = store.pool().begin().await?;
-        // The one lock order (events.rs): chain first, then the appeal row, as intake does.
-        crate::appeals::events::lock_chain(store, &mut tx).await?;
         let key = format!("{}:{id}:{deadline}", kind.key());
-        if !self
-            .claim(
-                &mut tx,
-                &key,
-                id,
-                kind.key(),
-                deadline,
-                now.timestamp_millis(),
-            )
-            .await?
-        {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let Some(a) = load_for_update(store, &mut tx, number).await? else {
-            tx.rollback().await?;
+        let claim = Claim {
+            key: &key,
+            appeal_id: id,
+            kind: kind.key(),
+            due_at: deadline,
+        };
+        let Some((mut tx, a)) = self.claim_and_load(&claim, number, now).await? else {
             return Ok(false);
         };
         // Re-checked under the row lock: it may have been accepted or resolved since the scan
@@ -312,14 +330,7 @@ impl Scheduler {
         }
         let dir = ctx.directory.clone();
         let system = Actor::system();
-        let mut w = Writer {
-            store,
-            ctx,
-            a: &a,
-            actor: &system,
-            now,
-            queued: 0,
-        };
+        let mut w = Writer::new(store, ctx, &a, &system, now);
         let red = a.colour == Colour::Red;
         let minutes = (deadline - now.timestamp_millis()).max(0) / 60_000;
         let cadre_name = a.cadre_name.clone().unwrap_or_else(|| "未分派".into());
@@ -415,19 +426,14 @@ impl Scheduler {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let store = &self.store;
-        let mut tx = store.pool().begin().await?;
-        crate::appeals::events::lock_chain(store, &mut tx).await?;
         let key = format!("survey_reminder:{id}");
-        let now_ms = now.timestamp_millis();
-        if !self
-            .claim(&mut tx, &key, id, "survey_reminder", now_ms, now_ms)
-            .await?
-        {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        let Some(a) = load_for_update(store, &mut tx, number).await? else {
-            tx.rollback().await?;
+        let claim = Claim {
+            key: &key,
+            appeal_id: id,
+            kind: "survey_reminder",
+            due_at: now.timestamp_millis(),
+        };
+        let Some((mut tx, a)) = self.claim_and_load(&claim, number, now).await? else {
             return Ok(false);
         };
         if a.id != id || a.status != Status::Resolved {
@@ -435,14 +441,7 @@ impl Scheduler {
             return Ok(false);
         }
         let system = Actor::system();
-        let mut w = Writer {
-            store,
-            ctx,
-            a: &a,
-            actor: &system,
-            now,
-            queued: 0,
-        };
+        let mut w = Writer::new(store, ctx, &a, &system, now);
         let text = msg::survey_reminder(&ctx.signature(a.village.as_deref()), &a.number);
         w.villager(&mut tx, "survey", &text).await?;
         w.event(&mut tx, Step::Evaluation, "survey_reminder", &text)

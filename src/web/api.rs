@@ -187,39 +187,29 @@ async fn list_handler(
     ))
 }
 
+/// An event as the API shows it: its local time, and the actor and text as the caller may
+/// see them.
 #[derive(Debug, Serialize)]
 pub struct EventJson {
-    pub id: i64,
     pub at: String,
-    pub actor: String,
-    pub channel: String,
-    pub step: String,
-    pub kind: String,
-    pub text: String,
-    pub number: Option<String>,
+    #[serde(flatten)]
+    pub event: dashboard::EventRow,
 }
 
-pub fn event_json(p: &Principal, tz: chrono_tz::Tz, e: dashboard::EventRow) -> EventJson {
+pub fn event_json(p: &Principal, tz: chrono_tz::Tz, mut e: dashboard::EventRow) -> EventJson {
+    e.actor = p.actor(&e.actor);
+    e.text = p.text(&e.text);
     EventJson {
-        id: e.id,
         at: local_rfc3339(e.at_ms, tz),
-        actor: p.actor(&e.actor),
-        channel: e.channel,
-        step: e.step,
-        kind: e.kind,
-        text: p.text(&e.text),
-        number: e.number,
+        event: e,
     }
 }
 
 #[derive(Debug, Serialize)]
 struct SmsJson {
-    direction: &'static str,
     at: String,
-    peer: String,
-    text: String,
-    modem: Option<String>,
-    state: Option<String>,
+    #[serde(flatten)]
+    sms: dashboard::Sms,
 }
 
 #[derive(Debug, Serialize)]
@@ -257,13 +247,13 @@ async fn show_handler(
         events: events.into_iter().map(|e| event_json(&p, tz, e)).collect(),
         sms: sms
             .into_iter()
-            .map(|s| SmsJson {
-                direction: s.direction,
-                at: local_rfc3339(s.at_ms, tz),
-                peer: p.phone(&s.peer),
-                text: p.text(&s.text),
-                modem: s.modem,
-                state: s.state,
+            .map(|mut s| {
+                s.peer = p.phone(&s.peer);
+                s.text = p.text(&s.text);
+                SmsJson {
+                    at: local_rfc3339(s.at_ms, tz),
+                    sms: s,
+                }
             })
             .collect(),
         appeal: shown(&p, a),

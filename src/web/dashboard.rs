@@ -215,9 +215,12 @@ pub async fn overdue(store: &Store, now_ms: i64, limit: i64) -> Result<(i64, Vec
     Ok((total, list))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
+    /// Milliseconds; the API shows it as a local RFC 3339 `at` (see `api::event_json`).
+    #[sqlx(rename = "at")]
+    #[serde(skip)]
     pub at_ms: i64,
     pub actor: String,
     pub channel: String,
@@ -227,22 +230,9 @@ pub struct EventRow {
     pub number: Option<String>,
 }
 
-fn event_row(r: &sqlx::any::AnyRow) -> Result<EventRow> {
-    Ok(EventRow {
-        id: r.try_get("id")?,
-        at_ms: r.try_get("at")?,
-        actor: r.try_get("actor")?,
-        channel: r.try_get("channel")?,
-        step: r.try_get("step")?,
-        kind: r.try_get("kind")?,
-        text: r.try_get("text")?,
-        number: r.try_get("number")?,
-    })
-}
-
 /// The newest events (newest first); with `after`, only those after that id.
 pub async fn latest_events(store: &Store, after: Option<i64>, limit: i64) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query(&store.sql(
+    let rows = sqlx::query_as(&store.sql(
         "SELECT e.id, e.at, e.actor, e.channel, e.step, e.kind, e.text, a.number \
          FROM events e LEFT JOIN appeals a ON a.id = e.appeal_id \
          WHERE e.id > ? ORDER BY e.id DESC LIMIT ?",
@@ -251,12 +241,12 @@ pub async fn latest_events(store: &Store, after: Option<i64>, limit: i64) -> Res
     .bind(limit)
     .fetch_all(store.reader())
     .await?;
-    rows.iter().map(event_row).collect()
+    Ok(rows)
 }
 
 /// An appeal's events, oldest first.
 pub async fn timeline(store: &Store, appeal_id: i64) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query(&store.sql(
+    let rows = sqlx::query_as(&store.sql(
         "SELECT e.id, e.at, e.actor, e.channel, e.step, e.kind, e.text, a.number \
          FROM events e LEFT JOIN appeals a ON a.id = e.appeal_id \
          WHERE e.appeal_id = ? ORDER BY e.id",
@@ -264,13 +254,14 @@ pub async fn timeline(store: &Store, appeal_id: i64) -> Result<Vec<EventRow>> {
     .bind(appeal_id)
     .fetch_all(store.reader())
     .await?;
-    rows.iter().map(event_row).collect()
+    Ok(rows)
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Sms {
     /// `in` (from a villager or cadre) or `out` (from the gateway).
-    pub direction: &'static str,
+    pub direction: String,
+    #[serde(skip)]
     pub at_ms: i64,
     pub peer: String,
     pub text: String,
@@ -279,73 +270,44 @@ pub struct Sms {
     pub state: Option<String>,
 }
 
-/// Every SMS in and out that belongs to an appeal, in time order.
+/// Every SMS in and out that belongs to an appeal, in time order (on a tie, in before out).
 pub async fn sms_of(store: &Store, appeal_id: i64) -> Result<Vec<Sms>> {
-    let mut out = Vec::new();
-    let rows = sqlx::query(&store.sql(
-        "SELECT sender, text, modem, received_at FROM messages WHERE appeal_id = ? ORDER BY id",
+    Ok(sqlx::query_as(&store.sql(
+        "SELECT 'in' AS direction, received_at AS at_ms, sender AS peer, text, modem, \
+                CAST(NULL AS TEXT) AS state, id FROM messages WHERE appeal_id = ? \
+         UNION ALL \
+         SELECT 'out' AS direction, COALESCE(sent_at, created_at) AS at_ms, recipient AS peer, \
+                text, sent_by AS modem, state, id FROM outbox WHERE appeal_id = ? \
+         ORDER BY at_ms, direction, id",
     ))
     .bind(appeal_id)
-    .fetch_all(store.reader())
-    .await?;
-    for r in rows {
-        out.push(Sms {
-            direction: "in",
-            at_ms: r.try_get("received_at")?,
-            peer: r.try_get("sender")?,
-            text: r.try_get("text")?,
-            modem: r.try_get("modem")?,
-            state: None,
-        });
-    }
-    let rows = sqlx::query(&store.sql(
-        "SELECT recipient, text, sent_by, state, created_at, sent_at FROM outbox WHERE appeal_id = ? ORDER BY id",
-    ))
     .bind(appeal_id)
     .fetch_all(store.reader())
-    .await?;
-    for r in rows {
-        let sent: Option<i64> = r.try_get("sent_at")?;
-        let created: i64 = r.try_get("created_at")?;
-        out.push(Sms {
-            direction: "out",
-            at_ms: sent.unwrap_or(created),
-            peer: r.try_get("recipient")?,
-            text: r.try_get("text")?,
-            modem: r.try_get("sent_by")?,
-            state: Some(r.try_get("state")?),
-        });
-    }
-    out.sort_by_key(|s| s.at_ms);
-    Ok(out)
+    .await?)
 }
 
 /// Deadlines and milestones the list query does not carry.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
 pub struct Milestones {
+    #[sqlx(rename = "respond_by")]
     pub respond_by_ms: Option<i64>,
+    #[sqlx(rename = "resolve_by")]
     pub resolve_by_ms: Option<i64>,
+    #[sqlx(rename = "accepted_at")]
     pub accepted_at_ms: Option<i64>,
+    #[sqlx(rename = "resolved_at")]
     pub resolved_at_ms: Option<i64>,
 }
 
 pub async fn milestones(store: &Store, appeal_id: i64) -> Result<Milestones> {
     let r =
-        sqlx::query(&store.sql(
+        sqlx::query_as(&store.sql(
             "SELECT respond_by, resolve_by, accepted_at, resolved_at FROM appeals WHERE id = ?",
         ))
         .bind(appeal_id)
         .fetch_optional(store.reader())
         .await?;
-    let Some(r) = r else {
-        return Ok(Milestones::default());
-    };
-    Ok(Milestones {
-        respond_by_ms: r.try_get("respond_by")?,
-        resolve_by_ms: r.try_get("resolve_by")?,
-        accepted_at_ms: r.try_get("accepted_at")?,
-        resolved_at_ms: r.try_get("resolved_at")?,
-    })
+    Ok(r.unwrap_or_default())
 }
 
 /// SMS in and out per modem since `since_ms`: modem -> (in, out).

@@ -123,26 +123,40 @@ async fn principal_of(
     .await
 }
 
-/// The caller of an API route: a bearer token or a session, else 401 JSON.
-pub(crate) fn api_principal(
+/// The caller, from a bearer token or a session cookie; `denied` says how a refusal answers.
+fn principal(
     w: Web,
+    denied: fn(Denied) -> warp::Rejection,
 ) -> impl Filter<Extract = (Principal,), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and(warp::cookie::optional::<String>(session::COOKIE))
         .and(with_web(w))
-        .and_then(|a: Option<String>, c: Option<String>, w: Web| async move {
-            principal_of(&w, a, c).await.map_err(|d| match d {
-                Denied::Unauthenticated => reject(
-                    StatusCode::UNAUTHORIZED,
-                    "log in, or send Authorization: Bearer <token> with a token from [api] tokens",
-                ),
-                Denied::BadToken => reject(StatusCode::UNAUTHORIZED, "unknown API token"),
-                Denied::Storage => reject(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage unavailable; try again",
-                ),
-            })
-        })
+        .and_then(
+            move |a: Option<String>, c: Option<String>, w: Web| async move {
+                principal_of(&w, a, c).await.map_err(denied)
+            },
+        )
+}
+
+fn storage_unavailable() -> warp::Rejection {
+    reject(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage unavailable; try again",
+    )
+}
+
+/// The caller of an API route: a bearer token or a session, else 401 JSON.
+pub(crate) fn api_principal(
+    w: Web,
+) -> impl Filter<Extract = (Principal,), Error = warp::Rejection> + Clone {
+    principal(w, |d| match d {
+        Denied::Unauthenticated => reject(
+            StatusCode::UNAUTHORIZED,
+            "log in, or send Authorization: Bearer <token> with a token from [api] tokens",
+        ),
+        Denied::BadToken => reject(StatusCode::UNAUTHORIZED, "unknown API token"),
+        Denied::Storage => storage_unavailable(),
+    })
 }
 
 /// Sent to the log-in page.
@@ -155,18 +169,10 @@ pub(crate) fn page_principal(
     w: Web,
 ) -> impl Filter<Extract = (Principal,), Error = warp::Rejection> + Clone {
     // Pages take a bearer token too, so monitoring can read the status page without a session.
-    warp::header::optional::<String>("authorization")
-        .and(warp::cookie::optional::<String>(session::COOKIE))
-        .and(with_web(w))
-        .and_then(|a: Option<String>, c: Option<String>, w: Web| async move {
-            principal_of(&w, a, c).await.map_err(|d| match d {
-                Denied::Storage => reject(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "storage unavailable; try again",
-                ),
-                _ => warp::reject::custom(NeedLogin),
-            })
-        })
+    principal(w, |d| match d {
+        Denied::Storage => storage_unavailable(),
+        _ => warp::reject::custom(NeedLogin),
+    })
 }
 
 /// `ok`, or 503 `degraded: ...` while the database is lost (the daemon still runs its modems).

@@ -110,21 +110,11 @@ fn service_by_code(c: &Config, code: &str) -> Option<(String, Colour)> {
         .find(|(n, _)| service_code(n) == code)
 }
 
+/// The page's escape (its `&#39;` is XML too), after dropping the control characters XML 1.0
+/// does not allow at all.
 fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0 at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => o.push(c),
-        }
-    }
-    o
+    let allowed = |c: &char| (*c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r');
+    super::page::esc(&s.chars().filter(allowed).collect::<String>())
 }
 
 /// The element name of one item of a list, as the spec's XML examples name them.

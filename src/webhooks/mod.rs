@@ -131,7 +131,7 @@ pub async fn pump(store: &Store, config: &Config, now_ms: i64, batch: i64) -> Re
     Ok(rows.len())
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Claimed {
     pub id: i64,
     pub url: String,
@@ -149,21 +149,11 @@ pub async fn claim(store: &Store, now_ms: i64) -> Result<Option<Claimed>> {
          RETURNING id, url, event, body, attempts",
         store.skip_locked()
     );
-    let row = sqlx::query(&store.sql(&sql))
+    Ok(sqlx::query_as(&store.sql(&sql))
         .bind(now_ms + LEASE_MS)
         .bind(now_ms)
         .fetch_optional(store.pool())
-        .await?;
-    row.map(|r| {
-        Ok(Claimed {
-            id: r.try_get("id")?,
-            url: r.try_get("url")?,
-            event: r.try_get("event")?,
-            body: r.try_get("body")?,
-            attempts: r.try_get("attempts")?,
-        })
-    })
-    .transpose()
+        .await?)
 }
 
 /// Records the outcome of one attempt.
