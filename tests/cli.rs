@@ -205,7 +205,7 @@ fn modem_clear_pin_forgets_refusals_of_that_modem_only() {
         let store = appeal_gateway::store::Store::connect(&url, 1)
             .await
             .unwrap();
-        let now = chrono::Utc::now();
+        let now = appeal_gateway::clock::Clock::System.now();
         pin::record_refusal(&store, "m1", "1111", "+CME ERROR: 16", now)
             .await
             .unwrap();

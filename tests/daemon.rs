@@ -4,13 +4,9 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use appeal_gateway::appeals::{list_appeals, Appeal, AppealFilter};
-use appeal_gateway::clock::Clock;
-use appeal_gateway::intake::normalize;
-use appeal_gateway::store::Store;
+use appeal_gateway::appeals::Appeal;
 use common::*;
 
 /// 200 messages from 50 phones in four shapes: GSM 7-bit, UCS2 Chinese, three-part UCS2
@@ -36,49 +32,9 @@ fn workload() -> Vec<(String, String)> {
         .collect()
 }
 
-fn deliver(sim: &appeal_gateway::sim::SimModem, i: usize, phone: &str, text: &str) {
-    if i % 4 == 2 {
-        let orders: [&[usize]; 3] = [&[2, 0, 1], &[1, 2, 0], &[0, 2, 1, 2]];
-        sim.receive_parts(phone, text, orders[i / 4 % 3]);
-    } else {
-        sim.receive_sms(phone, text);
-    }
-}
-
-async fn all_appeals(store: &Store) -> Vec<Appeal> {
-    list_appeals(
-        store,
-        &AppealFilter {
-            limit: 10_000,
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("list")
-}
-
-/// Every expected (phone, text) filed exactly once, numbers unique, one ack per appeal.
+/// Every expected (phone, text) filed exactly once, numbers unique.
 fn check_filed_once(appeals: &[Appeal], expected: &[(String, String)]) {
-    let numbers: HashSet<&str> = appeals.iter().map(|a| a.number.as_str()).collect();
-    assert_eq!(numbers.len(), appeals.len(), "appeal numbers are unique");
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
-    for a in appeals {
-        *seen.entry((a.phone.clone(), a.text.clone())).or_default() += 1;
-        assert!(
-            a.number.len() >= 11 && a.number.bytes().all(|b| b.is_ascii_digit()),
-            "number {}",
-            a.number
-        );
-    }
-    for (phone, text) in expected {
-        let key = (phone.clone(), normalize(text));
-        assert_eq!(
-            seen.get(&key).copied().unwrap_or(0),
-            1,
-            "filed exactly once: {key:?}"
-        );
-    }
-    assert_eq!(appeals.len(), expected.len(), "no extra appeals");
+    filed_once(appeals, expected);
 }
 
 fn check_acks(appeals: &[Appeal], sent: &[(String, String)]) {
@@ -112,11 +68,7 @@ fn check_acks(appeals: &[Appeal], sent: &[(String, String)]) {
 async fn two_hundred_from_fifty_phones(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     let work = workload();
     for (i, (phone, text)) in work.iter().enumerate() {
         deliver(&sim, i, phone, text);
@@ -152,11 +104,7 @@ async fn waiting_on_the_sim(backend: Backend) {
         sim.preload(p, t);
     }
     assert_eq!(sim.stored_count(), 30);
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     wait_appeals(&store, 30, 60).await;
     wait_sent(&sim, 30, 30).await;
     check_filed_once(&all_appeals(&store).await, &work);
@@ -171,11 +119,7 @@ both_backends!(thirty_messages_waiting_before_start, waiting_on_the_sim);
 async fn port_closes_mid_run(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     let work: Vec<(String, String)> = (0..40)
         .map(|i| (format!("1370000{:04}", i), format!("路坏了 {i}")))
         .collect();
@@ -201,11 +145,7 @@ both_backends!(port_closes_and_reopens, port_closes_mid_run);
 async fn garbage_between_responses(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     let work: Vec<(String, String)> = (0..40)
         .map(|i| (format!("1360000{:04}", i), format!("水管爆了 {i}")))
         .collect();
@@ -229,11 +169,7 @@ both_backends!(garbage_bytes_lose_nothing, garbage_between_responses);
 async fn cms_errors_on_send(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     // Transient (332 network timeout) twice: retried, then delivered.
     sim.fail_sends(332, 2);
     sim.receive_sms("13500000001", "路灯坏了");

@@ -14,7 +14,7 @@ use common::*;
 async fn missing_part(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let clock = Clock::manual(chrono::Utc::now());
+    let clock = Clock::manual(appeal_gateway::clock::Clock::System.now());
     let daemon = InProcess::start(
         parse_config(&config_toml(&db.url, &sim.device_path(), "")),
         clock.clone(),
@@ -182,11 +182,7 @@ async fn direct_routing(backend: Backend) {
     })
     .await
     .expect("simulated modem");
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     let work: Vec<(String, String)> = (0..20)
         .map(|i| (format!("1351111{i:04}"), format!("桥头的路灯坏了，第{i}盏")))
         .collect();

@@ -13,7 +13,9 @@ use appeal_gateway::pdu;
 use common::*;
 
 fn now_cst() -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+    appeal_gateway::clock::Clock::System
+        .now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
 }
 
 /// The same SMS-DELIVER as `pdu::encode_deliver` would give for a numeric sender, with the
@@ -42,11 +44,7 @@ async fn appeal_texts(store: &appeal_gateway::store::Store) -> Vec<String> {
 async fn nul_in_multipart(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     let long = format!("路灯{}\u{0}坏了{}", "甲".repeat(60), "乙".repeat(20));
     assert!(pdu::encode_deliver("13811112222", &long, now_cst(), 1).len() == 2);
     sim.receive_sms("13811112222", &long);
@@ -216,7 +214,7 @@ both_backends!(
 async fn late_part(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let clock = Clock::manual(chrono::Utc::now());
+    let clock = Clock::manual(appeal_gateway::clock::Clock::System.now());
     let daemon = InProcess::start(
         parse_config(&config_toml(&db.url, &sim.device_path(), "")),
         clock.clone(),
@@ -262,7 +260,7 @@ both_backends!(part_after_its_gap_filed_group_is_recorded_on_it, late_part);
 async fn same_reference(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let clock = Clock::manual(chrono::Utc::now());
+    let clock = Clock::manual(appeal_gateway::clock::Clock::System.now());
     let daemon = InProcess::start(
         parse_config(&config_toml(&db.url, &sim.device_path(), "")),
         clock.clone(),
@@ -307,7 +305,7 @@ async fn dedupe_per_modem(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     store.migrate().await.unwrap();
-    let now = chrono::Utc::now();
+    let now = appeal_gateway::clock::Clock::System.now();
     let hex = pdu::encode_deliver("13811112222", "路灯坏了", now_cst(), 0).remove(0);
     assert!(inbox::store_raw(&store, "m1", &hex, now).await.unwrap());
     assert!(!inbox::store_raw(&store, "m1", &hex, now).await.unwrap());
@@ -352,11 +350,7 @@ fn split_pair_part(oa: &str, reference: u8, seq: u8, units: &[u16]) -> String {
 async fn split_surrogate(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     // 中 + the high half of U+1F600, then its low half + 路灯; the second message out of order.
     // +8613811112222 and +8613811113333, semi-octets swapped.
     let (a, b) = ("0D91683118112122F2", "0D91683118113133F3");

@@ -42,11 +42,7 @@ async fn settled_daemon(
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
     prep(&sim);
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     (db, sim, daemon, store)
 }
@@ -69,11 +65,7 @@ async fn assert_drained(store: &Store, sim: &SimModem, secs: u64, appeals: i64) 
 async fn late_cmgr(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     // Let the daemon finish its initialisation and start-up sweep before the fault is armed.
     tokio::time::sleep(Duration::from_secs(3)).await;
     // command_timeout_secs is 3: the answer comes 1.5 s after the driver gave up.
@@ -96,11 +88,7 @@ async fn ok_before_prompt(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
     sim.refuse_prompts(1);
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     sim.receive_sms("13900001111", "村口的桥塌了一半");
     wait_appeals(&store, 1, 30).await;
     wait_sent(&sim, 1, 30).await;
@@ -257,11 +245,7 @@ both_backends!(reboot_with_the_port_open_reinitialises, reboot_in_place);
 async fn report_in_sr(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
-    let daemon = InProcess::start(
-        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
-        Clock::System,
-    );
-    let store = db.store().await;
+    let (daemon, store) = gateway(&db, &sim).await;
     sim.receive_sms("13600001111", "垃圾没人收");
     wait_appeals(&store, 1, 30).await;
     wait_sent(&sim, 1, 30).await;

@@ -82,7 +82,13 @@ async fn needs_operator_keeps_the_message_queued(backend: Backend) {
     store.migrate().await.expect("migrate");
     // "SIM not inserted" five times: more answers than max_attempts (4) allows.
     sim.fail_sends(310, 5);
-    let id = queue(&store, "+8613800000001", "reply", Utc::now()).await;
+    let id = queue(
+        &store,
+        "+8613800000001",
+        "reply",
+        appeal_gateway::clock::Clock::System.now(),
+    )
+    .await;
     let daemon = InProcess::start(config, Clock::System);
     wait_for(30, "the SMS after the operator's fix", || async {
         (sim.sent_texts().len() == 1).then_some(())
@@ -182,7 +188,7 @@ async fn cap_by_normalised_number_and_never_alerts(backend: Backend) {
     );
     let store = db.store().await;
     store.migrate().await.expect("migrate");
-    let now = Utc::now();
+    let now = appeal_gateway::clock::Clock::System.now();
     let mut replies = Vec::new();
     for phone in ["+8613800000001", "13800000001", "008613800000001"] {
         replies.push(queue(&store, phone, "reply", now).await);
@@ -238,23 +244,30 @@ async fn stale_lease_reclaimed_by_a_running_daemon(backend: Backend) {
         &store,
         "+8613800000001",
         "reply",
-        Utc::now() + chrono::Duration::days(1),
+        appeal_gateway::clock::Clock::System.now() + chrono::Duration::days(1),
     )
     .await;
-    let then = Utc::now() + chrono::Duration::days(1);
+    let then = appeal_gateway::clock::Clock::System.now() + chrono::Duration::days(1);
     let c = claim_next(&store, "m1", "dead-host:m9", true, then)
         .await
         .expect("claim")
         .expect("row");
     assert_eq!(c.id, id);
     sqlx::query(&store.sql("UPDATE outbox SET claimed_at = ? WHERE id = ?"))
-        .bind((Utc::now() - chrono::Duration::minutes(2)).timestamp_millis())
+        .bind(
+            (appeal_gateway::clock::Clock::System.now() - chrono::Duration::minutes(2))
+                .timestamp_millis(),
+        )
         .bind(id)
         .execute(store.pool())
         .await
         .expect("age the lease");
     sqlx::query(&store.sql("UPDATE outbox SET next_attempt_at = ? WHERE id = ?"))
-        .bind(Utc::now().timestamp_millis())
+        .bind(
+            appeal_gateway::clock::Clock::System
+                .now()
+                .timestamp_millis(),
+        )
         .bind(id)
         .execute(store.pool())
         .await

@@ -225,6 +225,7 @@ mod counting {
     pub struct Counting;
 
     // SAFETY: defers every call to the system allocator unchanged; only counts.
+    #[allow(unsafe_code)]
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
             let _ = COUNT.try_with(|c| c.set(c.get() + 1));

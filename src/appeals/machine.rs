@@ -537,6 +537,12 @@ mod tests {
     use crate::directory::Directory;
     use std::sync::Arc;
 
+    /// A fixed moment (a Monday, 18:00 in Shanghai): decide takes the time, never reads it.
+    fn now() -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).unwrap()
+    }
+
     const DIRECTORY: &str = r#"
 [[village]]
 code = "v1"
@@ -684,7 +690,7 @@ town = "一镇"
                 Actor::cadre(dir.cadre_by_phone("13900000003").unwrap(), "sms"),
             ),
         ];
-        let now = Utc::now();
+        let now = now();
         let mut checked = 0;
         for status in Status::ALL {
             for (who, actor) in &actors {
@@ -710,14 +716,7 @@ town = "一镇"
     fn accept_by_cadre_assigns_and_tells_the_villager() {
         let c = ctx();
         let zhang = Actor::cadre(c.directory.cadre_by_phone("13900000001").unwrap(), "sms");
-        let t = decide(
-            &appeal(Status::Open),
-            &zhang,
-            &Action::Accept,
-            &c,
-            Utc::now(),
-        )
-        .unwrap();
+        let t = decide(&appeal(Status::Open), &zhang, &Action::Accept, &c, now()).unwrap();
         assert_eq!(t.cadre.as_deref(), Some("13900000001"));
         assert_eq!(t.step, Step::Negotiation);
         assert!(matches!(&t.change, Change::Accept { cadre_name: Some(n), .. } if n == "张三"));
@@ -741,7 +740,7 @@ town = "一镇"
                 text: " 已修好 ".into(),
             },
             &c,
-            Utc::now(),
+            now(),
         )
         .unwrap();
         let kinds: Vec<_> = t.events.iter().map(|e| (e.kind, e.by_system)).collect();
@@ -767,18 +766,18 @@ town = "一镇"
         let admin = Actor::api("admin");
         let empty = Action::Reply { text: "  ".into() };
         assert!(matches!(
-            decide(&appeal(Status::Open), &admin, &empty, &c, Utc::now()),
+            decide(&appeal(Status::Open), &admin, &empty, &c, now()),
             Err(Refusal::BadArgument(_))
         ));
         assert!(matches!(
-            decide(&appeal(Status::Closed), &admin, &empty, &c, Utc::now()),
+            decide(&appeal(Status::Closed), &admin, &empty, &c, now()),
             Err(Refusal::WrongState(_))
         ));
         let nobody = Action::Transfer {
             to: "赵六".into()
         };
         assert!(matches!(
-            decide(&appeal(Status::Open), &admin, &nobody, &c, Utc::now()),
+            decide(&appeal(Status::Open), &admin, &nobody, &c, now()),
             Err(Refusal::BadArgument(_))
         ));
         // Inspectors cannot be handed appeals.
@@ -786,7 +785,7 @@ town = "一镇"
             to: "王纪".into()
         };
         assert!(matches!(
-            decide(&appeal(Status::Open), &admin, &inspector, &c, Utc::now()),
+            decide(&appeal(Status::Open), &admin, &inspector, &c, now()),
             Err(Refusal::BadArgument(_))
         ));
     }
@@ -801,7 +800,7 @@ town = "一镇"
                 colour: Colour::Red,
             },
             &c,
-            Utc::now(),
+            now(),
         )
         .unwrap();
         assert_eq!(t.colour, Colour::Red);

@@ -373,4 +373,49 @@ mod tests {
         assert!(!lines.iter().any(|l| l == "AAAA"), "{lines:?}");
         fake.await.unwrap();
     }
+
+    #[tokio::test]
+    async fn a_urc_mid_response_byte_by_byte_is_queued_and_the_answer_kept_whole() {
+        let (mut conn, mut modem) = pair();
+        let fake = tokio::spawn(async move {
+            read_until(&mut modem, b"AT+CMGL=4\r").await;
+            // Echo, a listing with a +CMTI between its lines, one byte per write as a slow
+            // UART delivers it.
+            let answer = b"AT+CMGL=4\r\r\n+CMGL: 1,0,,3\r\n0011AA\r\n+CMTI: \"SM\",2\r\n\
+                           +CMGL: 2,0,,3\r\n0011BB\r\n\r\nOK\r\n";
+            for b in answer {
+                modem.write_all(&[*b]).await.unwrap();
+            }
+            modem
+        });
+        let lines = conn
+            .command("AT+CMGL=4", Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(
+            lines,
+            ["+CMGL: 1,0,,3", "0011AA", "+CMGL: 2,0,,3", "0011BB"]
+        );
+        assert!(
+            matches!(conn.take_urc(), Some(Urc::Cmti { index: 2, .. })),
+            "the +CMTI is kept for after the command"
+        );
+        fake.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_line_that_closes_mid_command_is_a_link_failure() {
+        let (mut conn, mut modem) = pair();
+        let fake = tokio::spawn(async move {
+            read_until(&mut modem, b"AT+CSQ\r").await;
+            modem.write_all(b"\r\n+CSQ: 2").await.unwrap();
+            drop(modem);
+        });
+        let e = conn
+            .command("AT+CSQ", Duration::from_secs(2))
+            .await
+            .unwrap_err();
+        assert!(e.is_link_failure(), "{e:?}");
+        fake.await.unwrap();
+    }
 }

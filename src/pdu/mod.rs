@@ -24,8 +24,6 @@ mod time;
 mod ucs2;
 mod udh;
 
-#[cfg(test)]
-use chrono::Utc;
 use chrono::{DateTime, FixedOffset};
 
 pub use address::{write_alphanumeric, Address, TON_ALPHANUMERIC};
@@ -535,8 +533,8 @@ mod tests {
 
     #[test]
     fn decode_view_allocates_nothing_and_matches_decode() {
-        let hex =
-            encode_deliver("+8613912345678", "路灯坏了", Utc::now().fixed_offset(), 0).remove(0);
+        let scts = DateTime::parse_from_rfc3339("2026-11-02T18:00:00+08:00").unwrap();
+        let hex = encode_deliver("+8613912345678", "路灯坏了", scts, 0).remove(0);
         let bytes = hex::decode(&hex).unwrap();
         let view = decode_view(&bytes, true).unwrap();
         let PduView::Deliver(d) = view else {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset};
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -125,7 +125,8 @@ pub struct SimModem {
 }
 
 fn now_shanghai() -> DateTime<FixedOffset> {
-    Utc::now()
+    crate::clock::Clock::System
+        .now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .fixed_offset()
 }

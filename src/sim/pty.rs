@@ -47,6 +47,7 @@ impl Pty {
         let slave_path = nix::unistd::ttyname(&pair.slave)?;
         // SAFETY: `register` needs the fd to stay valid and unchanged while registered;
         // an OwnedFd owned by the AsyncFd is exactly that (closed only when it drops).
+        #[allow(unsafe_code)]
         let master = unsafe { AsyncFd::register(pair.master) }?;
         Ok(Pty {
             master,

@@ -193,7 +193,8 @@ pub async fn run(
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Encoded before the clock starts, so the figures are the daemon's, not the harness's
     // GSM encoder's.
-    let scts = chrono::Utc::now()
+    let scts = crate::clock::Clock::System
+        .now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .fixed_offset();
     let mut pdus = Vec::with_capacity(messages);

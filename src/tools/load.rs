@@ -8,7 +8,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
@@ -247,7 +246,7 @@ pub async fn run(
     let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals")
         .fetch_one(store.reader())
         .await?;
-    let now = Utc::now();
+    let now = crate::clock::Clock::System.now();
     if have == 0 {
         let t = Instant::now();
         seed(&store, appeals, now.timestamp_millis()).await?;

@@ -3,11 +3,14 @@
 //! in-process or as a child process (for kill -9).
 #![allow(dead_code)]
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use appeal_gateway::appeals::{list_appeals, Appeal, AppealFilter};
 use appeal_gateway::clock::Clock;
 use appeal_gateway::config::Config;
+use appeal_gateway::intake::normalize;
 use appeal_gateway::sim::{SimModem, SimOptions};
 use appeal_gateway::store::Store;
 use sqlx::Connection;
@@ -173,6 +176,79 @@ impl InProcess {
             .expect("daemon stops within 20 s")
             .expect("daemon task");
     }
+}
+
+/// The daemon in-process with the default test config on `db` and `sim`, and a store of its
+/// database for the test's own checks.
+pub async fn gateway(db: &TestDb, sim: &SimModem) -> (InProcess, Store) {
+    let daemon = InProcess::start(
+        parse_config(&config_toml(&db.url, &sim.device_path(), "")),
+        Clock::System,
+    );
+    (daemon, db.store().await)
+}
+
+/// A free TCP port on the loopback interface (another process may take it before it is
+/// bound; the tests that use it bind at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Every appeal in the store, newest first.
+pub async fn all_appeals(store: &Store) -> Vec<Appeal> {
+    list_appeals(
+        store,
+        &AppealFilter {
+            limit: 100_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("list appeals")
+}
+
+/// A workload's text `i` into the SIM: every fourth as a long message whose parts arrive out of
+/// order (one order with a part repeated, as a network retry does), the others as one SMS.
+pub fn deliver(sim: &SimModem, i: usize, phone: &str, text: &str) {
+    if i % 4 == 2 {
+        let orders: [&[usize]; 3] = [&[2, 0, 1], &[1, 2, 0], &[0, 2, 1, 2]];
+        sim.receive_parts(phone, text, orders[i / 4 % 3]);
+    } else {
+        sim.receive_sms(phone, text);
+    }
+}
+
+/// Checks that every expected (phone, text) was filed exactly once (the text as normalised),
+/// with unique, well-formed numbers and no extra appeals; returns the appeal of each.
+pub fn filed_once<'a>(
+    appeals: &'a [Appeal],
+    expected: &[(String, String)],
+) -> HashMap<(String, String), &'a Appeal> {
+    let numbers: HashSet<&str> = appeals.iter().map(|a| a.number.as_str()).collect();
+    assert_eq!(numbers.len(), appeals.len(), "appeal numbers are unique");
+    let mut seen: HashMap<(String, String), Vec<&Appeal>> = HashMap::new();
+    for a in appeals {
+        assert!(
+            a.number.len() >= 11 && a.number.bytes().all(|b| b.is_ascii_digit()),
+            "number {}",
+            a.number
+        );
+        seen.entry((a.phone.clone(), a.text.clone()))
+            .or_default()
+            .push(a);
+    }
+    let mut out = HashMap::new();
+    for (phone, text) in expected {
+        let key = (phone.clone(), normalize(text));
+        let filed = seen.get(&key).cloned().unwrap_or_default();
+        assert_eq!(filed.len(), 1, "filed exactly once: {key:?}");
+        out.insert(key, filed[0]);
+    }
+    assert_eq!(appeals.len(), expected.len(), "no extra appeals");
+    out
 }
 
 /// Polls `f` until it returns Some, or panics after `secs` with `what`.

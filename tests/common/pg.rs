@@ -43,13 +43,6 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl PrivatePg {
     /// initdb and start. Panics (the test fails) when the server cannot be made.
     pub fn start() -> PrivatePg {
@@ -72,7 +65,7 @@ impl PrivatePg {
         let pg = PrivatePg {
             bin,
             dir,
-            port: free_port(),
+            port: super::free_port(),
             run_as,
         };
         pg.run(
