@@ -6,6 +6,7 @@
 
 pub mod appeals;
 pub mod at;
+pub mod backoff;
 pub mod clock;
 pub mod config;
 pub mod daemon;

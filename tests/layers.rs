@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "pure leaves",
-        &["pdu", "at", "clock", "wake", "phone", "grade", "quiet"],
+        &[
+            "pdu", "at", "clock", "wake", "phone", "grade", "quiet", "backoff",
+        ],
     ),
     ("configuration", &["config"]),
     ("storage", &["store"]),

@@ -10,6 +10,7 @@ use super::conn::{CmdError, Conn};
 use super::parse;
 use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
 use crate::at::Urc;
+use crate::backoff::Backoff;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
@@ -49,7 +50,7 @@ pub(super) async fn run(
     status: watch::Sender<ModemStatus>,
 ) {
     let name = settings.name.clone();
-    let mut backoff = Duration::from_secs(1);
+    let mut backoff = Backoff::new(Duration::from_secs(1), MAX_BACKOFF);
     let mut attempt: u64 = 0;
     loop {
         if ctx.shutdown.is_cancelled() {
@@ -85,22 +86,23 @@ pub(super) async fn run(
                     Err(f) => {
                         if session.ready {
                             // It worked until now: retry soon.
-                            backoff = Duration::from_secs(1);
+                            backoff.reset();
                         }
                         f
                     }
                 }
             }
         };
+        let wait = backoff.fail();
         // One line per attempt, so a modem unplugged for a day does not flood the log.
-        tracing::warn!(modem = %name, device = %settings.endpoint, attempt, retry_in = ?backoff, "{fault}");
+        tracing::warn!(modem = %name, device = %settings.endpoint, attempt, retry_in = ?wait, "{fault}");
         status.send_modify(|s| {
             s.state = "down".into();
             s.sim_ready = false;
             s.registered = false;
             s.error = Some(fault.to_string());
         });
-        let until = Instant::now() + backoff;
+        let until = Instant::now() + wait;
         // While down, answer requests at once so senders do not wait on a dead modem.
         loop {
             tokio::select! {
@@ -112,7 +114,6 @@ pub(super) async fn run(
                 },
             }
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     status.send_modify(|s| s.state = "stopped".into());
 }

@@ -6,7 +6,6 @@
 
 pub mod policy;
 mod queue;
-mod retry;
 
 pub use policy::lease as lease_for;
 pub use queue::{
@@ -14,4 +13,3 @@ pub use queue::{
     mark_retry, mark_sent, recent_capped_sends, reclaim_stale, recover_stale, renew_lease, Claimed,
     NewSms,
 };
-pub use retry::backoff;

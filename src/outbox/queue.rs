@@ -68,14 +68,14 @@ pub async fn claim_next(
     } else {
         "(modem IS NULL OR modem = ?)"
     };
-    let sql = format!(
-        "UPDATE outbox SET state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1 \
-         WHERE id = (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= ? AND {allowed} \
-                     ORDER BY next_attempt_at, id LIMIT 1{}) \
-         RETURNING id, recipient, text, kind, attempts, appeal_id",
-        store.skip_locked()
+    // The lease is the `sending` state with who claimed it and when (see `reclaim_stale`).
+    let sql = crate::store::queue::claim_oldest_due(
+        store,
+        "outbox",
+        "state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1",
+        allowed,
+        "id, recipient, text, kind, attempts, appeal_id",
     );
-    let sql = store.sql(&sql);
     let mut q = sqlx::query_as(&sql).bind(daemon).bind(now).bind(now);
     if !pool {
         q = q.bind(modem);

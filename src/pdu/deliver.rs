@@ -14,16 +14,25 @@ const FO_RP: u8 = 0x80;
 /// An SMS-DELIVER borrowing its user data from the PDU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DeliverView<'a> {
+    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<Address>,
+    /// TP-OA, the sender.
     pub sender: Address,
+    /// TP-SCTS, when the SMSC received it (with the sender's zone).
     pub timestamp: DateTime<FixedOffset>,
+    /// TP-PID: 0 for a plain SMS.
     pub pid: u8,
+    /// TP-DCS as received; `class` and the user data's encoding are read from it.
     pub dcs: u8,
+    /// The message class (0 flash, 1 ME, 2 SIM, 3 TE), when the DCS gives one.
     pub class: Option<u8>,
     /// TP-MMS clear: the SMSC has more messages waiting.
     pub more_messages: bool,
+    /// TP-SRI: the sender asked for a status report.
     pub status_report_indication: bool,
+    /// TP-RP: a reply may use the sender's SMSC.
     pub reply_path: bool,
+    /// TP-UD with its header (concatenation, ports), borrowed.
     pub user_data: UserData<'a>,
 }
 

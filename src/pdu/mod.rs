@@ -89,29 +89,47 @@ pub struct Deliver {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submit {
+    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<String>,
+    /// TP-DA: '+' for international numbers, digits otherwise.
     pub recipient: String,
+    /// TP-MR, the reference a status report quotes.
     pub message_ref: u8,
+    /// The alphabet of the user data (GSM 7-bit, 8-bit data or UCS2).
     pub encoding: Encoding,
+    /// The message class (0 flash, 1 ME, 2 SIM, 3 TE), when the DCS gives one.
     pub class: Option<u8>,
+    /// Decoded text (for 8-bit data, the bytes' hex; the bytes are in `data`).
     pub text: String,
+    /// The raw user data, only for 8-bit messages and UCS2 with an unpaired surrogate.
     pub data: Vec<u8>,
+    /// Part `seq` of `total` under `reference`, from the concatenation header.
     pub concat: Option<Concat>,
+    /// TP-SRR: a status report is wanted.
     pub status_report_request: bool,
+    /// Application ports (IEI 0x04/0x05), e.g. WAP push to port 2948.
     pub ports: Option<Ports>,
+    /// TP-VP in the format TP-VPF names.
     pub validity: Validity,
     /// TP-RD.
     pub reject_duplicates: bool,
+    /// TP-DCS as received; `class` and the user data's encoding are read from it.
     pub dcs: u8,
+    /// TP-PID: 0 for a plain SMS.
     pub pid: u8,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
+    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<String>,
+    /// TP-MR of the SUBMIT this report is about.
     pub message_ref: u8,
+    /// TP-RA: the recipient of that SUBMIT.
     pub recipient: String,
+    /// TP-SCTS: when the SMSC took the SUBMIT.
     pub timestamp: DateTime<FixedOffset>,
+    /// TP-DT: when it was delivered, or the status last changed.
     pub discharge_time: DateTime<FixedOffset>,
     /// TP-ST: 0x00..0x1F delivered/completed, 0x20.. temporary, 0x40.. permanent, 0x60.. temporary-stopped.
     pub status: u8,

@@ -7,11 +7,17 @@ use chrono::{DateTime, FixedOffset};
 /// An SMS-STATUS-REPORT with its addresses inline.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StatusReportView {
+    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<Address>,
+    /// TP-MR of the SUBMIT this report is about.
     pub message_ref: u8,
+    /// TP-RA: the recipient of that SUBMIT.
     pub recipient: Address,
+    /// TP-SCTS: when the SMSC took the SUBMIT.
     pub timestamp: DateTime<FixedOffset>,
+    /// TP-DT: when it was delivered, or the status last changed.
     pub discharge_time: DateTime<FixedOffset>,
+    /// TP-ST (see [`StatusReport::status`](super::StatusReport)).
     pub status: u8,
     /// TP-SRQ: the report answers an SMS-COMMAND rather than a SUBMIT.
     pub srq: bool,

@@ -15,16 +15,27 @@ const FO_RP: u8 = 0x80;
 /// An SMS-SUBMIT borrowing its user data from the PDU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SubmitView<'a> {
+    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<Address>,
+    /// TP-MR, the reference a status report quotes.
     pub message_ref: u8,
+    /// TP-DA, the recipient.
     pub recipient: Address,
+    /// TP-PID: 0 for a plain SMS.
     pub pid: u8,
+    /// TP-DCS as received; `class` and the user data's encoding are read from it.
     pub dcs: u8,
+    /// The message class (0 flash, 1 ME, 2 SIM, 3 TE), when the DCS gives one.
     pub class: Option<u8>,
+    /// TP-VP in the format TP-VPF names.
     pub validity: Validity,
+    /// TP-RD: the SMSC may drop a duplicate of an earlier submit.
     pub reject_duplicates: bool,
+    /// TP-SRR: a status report is wanted.
     pub status_report_request: bool,
+    /// TP-RP: a reply may use our SMSC.
     pub reply_path: bool,
+    /// TP-UD with its header (concatenation, ports), borrowed.
     pub user_data: UserData<'a>,
 }
 

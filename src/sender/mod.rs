@@ -15,11 +15,12 @@ mod failure;
 
 pub use failure::{can_send, disposition, Disposition};
 
+use crate::backoff::{backoff, Backoff};
 use crate::clock::Clock;
 use crate::modem::ModemHandle;
 use crate::outbox::policy;
 use crate::outbox::{
-    appeal_is_red, backoff, claim_next, defer, hold_for_modem, mark_failed, mark_retry, mark_sent,
+    appeal_is_red, claim_next, defer, hold_for_modem, mark_failed, mark_retry, mark_sent,
     recent_capped_sends, renew_lease, Claimed,
 };
 use crate::pdu::{encode_submit, SubmitOptions};
@@ -61,7 +62,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
     let mut status = ctx.modem.watch();
     let mut wake = ctx.wake.subscribe();
     let mut concat_ref: u8 = rand::random();
-    let mut db_backoff = Duration::from_millis(500);
+    let mut db_backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     // Set while the modem cannot send at all (SIM, PIN, SMSC, network): the reason, and how
     // many times in a row it said so (for the backoff of the probes).
     let mut blocked: Option<(String, u32)> = None;
@@ -114,16 +115,16 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
         }
         let row = match claim_next(&ctx.store, &name, &s.daemon_id, s.pool, ctx.clock.now()).await {
             Ok(r) => {
-                db_backoff = Duration::from_millis(500);
+                db_backoff.reset();
                 r
             }
             Err(e) => {
-                tracing::error!(modem = %name, error = %e, retry_in = ?db_backoff, "outbox unavailable");
+                let wait = db_backoff.fail();
+                tracing::error!(modem = %name, error = %e, retry_in = ?wait, "outbox unavailable");
                 tokio::select! {
                     _ = ctx.shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(db_backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
-                db_backoff = (db_backoff * 2).min(Duration::from_secs(30));
                 continue;
             }
         };

@@ -8,6 +8,7 @@
 
 pub mod health;
 pub mod leader;
+pub mod queue;
 
 use std::borrow::Cow;
 use std::str::FromStr;

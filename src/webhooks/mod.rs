@@ -49,8 +49,12 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// Wait before attempt `attempts + 1`: 10 s doubling up to one hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
-    let exp = attempts.clamp(1, 20) - 1;
-    (10_000i64 << exp).min(3_600_000)
+    let wait = crate::backoff::backoff(
+        u32::try_from(attempts.max(1)).unwrap_or(u32::MAX),
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_secs(3600),
+    );
+    wait.as_millis() as i64
 }
 
 /// Queues deliveries for up to `batch` new events; returns how many events it read.
@@ -142,14 +146,16 @@ pub struct Claimed {
 
 /// Takes the oldest due delivery under a lease.
 pub async fn claim(store: &Store, now_ms: i64) -> Result<Option<Claimed>> {
-    let sql = format!(
-        "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ? \
-         WHERE id = (SELECT id FROM webhook_deliveries WHERE state = 'queued' AND next_attempt_at <= ? \
-                     ORDER BY next_attempt_at, id LIMIT 1{}) \
-         RETURNING id, url, event, body, attempts",
-        store.skip_locked()
+    // The lease is a next attempt pushed past the POST's time: a worker that dies mid-POST
+    // leaves the row due again when the lease runs out.
+    let sql = crate::store::queue::claim_oldest_due(
+        store,
+        "webhook_deliveries",
+        "attempts = attempts + 1, next_attempt_at = ?",
+        "1=1",
+        "id, url, event, body, attempts",
     );
-    Ok(sqlx::query_as(&store.sql(&sql))
+    Ok(sqlx::query_as(&sql)
         .bind(now_ms + LEASE_MS)
         .bind(now_ms)
         .fetch_optional(store.pool())

@@ -90,9 +90,7 @@ pub async fn page(
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
     let s = &w.shared;
-    let tz = s.config.time_zone;
     let now = s.clock.now();
-    let now_ms = now.timestamp_millis();
     // With the database away the page still shows the modems and says what is wrong.
     let snap = match cached_snapshot(&w, now).await {
         Ok(snap) => snap,
@@ -101,261 +99,20 @@ pub async fn page(
             Arc::new(Snapshot::default())
         }
     };
-    let Snapshot {
-        per_modem,
-        queues,
-        today,
-        overdue_total,
-        overdue,
-        events,
-        latest,
-    } = &*snap;
-    let overdue_total = *overdue_total;
-    let t = |zh, en| lang.t(zh, en);
-    let en = lang == Lang::En;
-
+    let v = View {
+        p: &p,
+        lang,
+        tz: s.config.time_zone,
+        now_ms: now.timestamp_millis(),
+    };
     let mut b = String::new();
-    // Database and scheduler: a county's daemons share one database and one scheduler leader.
-    let db = s.db_health();
-    let database = if db.up {
-        t("正常", "up").to_string()
-    } else {
-        format!(
-            "{}{}{}：{}",
-            t("不可用（自 ", "unavailable (since "),
-            db.since
-                .map(|t| local_short(t.timestamp_millis(), tz))
-                .unwrap_or_default(),
-            t(
-                " 起，重试中；短信留在SIM卡上）",
-                "; retrying; messages wait on the SIM)"
-            ),
-            esc(db.last_error.as_deref().unwrap_or(""))
-        )
-    };
-    let leads = if s.leader.is_leader() {
-        t("本网关负责", "this gateway")
-    } else {
-        t("由其他网关负责", "another gateway")
-    };
-    let _ = write!(
-        b,
-        r#"<section><p id="database" class="{}">{}{database}</p><p id="leader">{}{leads}</p></section>"#,
-        if db.up { "up" } else { "down" },
-        t("数据库：", "Database: "),
-        t("定时任务：", "Scheduled work: "),
-    );
-    // Modems.
-    let _ = write!(
-        b,
-        r#"<section><h2>{}</h2><table id="modems"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th class="num">{}</th></tr></thead><tbody>"#,
-        t("调制解调器", "Modems"),
-        t("名称", "Name"),
-        t("状态", "State"),
-        t("信号", "Signal"),
-        t("运营商", "Operator"),
-        t("注册", "Registration"),
-        t("SIM存储", "SIM storage"),
-        t("最后联系", "Last contact"),
-        t("当前错误", "Current error"),
-        t("今日收/发", "Today in/out"),
-    );
-    if s.modems.is_empty() {
-        let _ = write!(
-            b,
-            r#"<tr><td colspan="9" class="muted">{}</td></tr>"#,
-            t("未配置调制解调器", "No modems configured")
-        );
-    }
-    for m in &s.modems {
-        let st = m.status();
-        let (tin, tout) = per_modem.get(&st.name).copied().unwrap_or((0, 0));
-        let last = st
-            .last_contact
-            .map(|t| {
-                let ago = duration_text(now_ms - t.timestamp_millis(), en);
-                format!(
-                    "{} ({}{})",
-                    local_short(t.timestamp_millis(), tz),
-                    ago,
-                    lang.t("前", " ago")
-                )
-            })
-            .unwrap_or_else(|| "-".into());
-        let _ = write!(
-            b,
-            r#"<tr><td>{}</td><td>{}</td><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="err">{}</td><td class="num">{tin} / {tout}</td></tr>"#,
-            esc(&st.name),
-            esc(&modem_state_name(lang, &st.state)),
-            bars(st.bars),
-            st.rssi.map(|r| r.to_string()).unwrap_or_default(),
-            esc(st.operator.as_deref().unwrap_or("-")),
-            esc(st.registration.as_deref().unwrap_or("-")),
-            st.sim_used
-                .map(|u| format!(
-                    "{u}/{}",
-                    st.sim_total
-                        .map(|t| t.to_string())
-                        .unwrap_or_else(|| "?".into())
-                ))
-                .unwrap_or_else(|| "-".into()),
-            esc(&last),
-            esc(st.error.as_deref().unwrap_or("")),
-        );
-    }
-    b.push_str("</tbody></table></section>");
-
-    // Queues.
-    let rate = queues
-        .delivery_rate()
-        .map(|r| format!("{:.0}%", r * 100.0))
-        .unwrap_or_else(|| "-".into());
-    let _ = write!(
-        b,
-        r#"<section><h2>{}</h2><div class="cards" id="queues"><div class="card">{}<b>{}</b></div><div class="card">{}<b>{}</b></div><div class="card">{}<b>{}</b></div><div class="card">{}<b>{}</b></div><div class="card">{}<b>{}</b></div></div></section>"#,
-        t("队列", "Queues"),
-        t("待处理收件", "Inbox waiting"),
-        queues.inbox_waiting,
-        t("待发送", "Outbox queued"),
-        queues.outbox_queued + queues.outbox_sending,
-        t("发送失败", "Outbox failed"),
-        queues.outbox_failed,
-        t("送达率(24小时)", "Delivered (24 h)"),
-        rate,
-        t("待推送", "Webhooks waiting"),
-        queues.webhooks_queued,
-    );
-
-    // Today by colour and step.
-    let _ = write!(
-        b,
-        r#"<section><h2>{}</h2><table id="today"><thead><tr><th></th>"#,
-        t("今日诉求", "Today's appeals")
-    );
-    for st in STEPS {
-        let _ = write!(
-            b,
-            "<th class=\"num\">{}</th>",
-            esc(&step_name(lang, st.as_str()))
-        );
-    }
-    let _ = write!(
-        b,
-        r#"<th class="num">{}</th></tr></thead><tbody>"#,
-        t("合计", "Total")
-    );
-    for c in [Colour::Red, Colour::Yellow, Colour::Green] {
-        let row = today.get(c.as_str());
-        let _ = write!(
-            b,
-            r#"<tr class="{0}"><td><span class="dot"></span>{1}</td>"#,
-            c.as_str(),
-            esc(&colour_name(lang, c.as_str()))
-        );
-        let mut total = 0;
-        for st in STEPS {
-            let n = row.and_then(|r| r.get(st.as_str())).copied().unwrap_or(0);
-            total += n;
-            let _ = write!(b, "<td class=\"num\">{n}</td>");
-        }
-        let _ = write!(b, "<td class=\"num\"><b>{total}</b></td></tr>");
-    }
-    b.push_str("</tbody></table></section>");
-
-    // Overdue.
-    let _ = write!(
-        b,
-        r#"<section><h2>{} <span class="late">{overdue_total}</span></h2><table id="overdue"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        t("超时", "Overdue"),
-        t("编号", "Number"),
-        t("类别", "Category"),
-        t("环节", "Step"),
-        t("超过", "Missed"),
-        t("期限", "Deadline"),
-        t("超时", "Late by"),
-    );
-    if overdue.is_empty() {
-        let _ = write!(
-            b,
-            r#"<tr><td colspan="6" class="muted">{}</td></tr>"#,
-            t("没有超时的诉求", "Nothing overdue")
-        );
-    }
-    for o in overdue {
-        let _ = write!(
-            b,
-            r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="late">{}</td></tr>"#,
-            esc(&o.colour),
-            esc(&o.category),
-            esc(&step_name(lang, &o.step)),
-            if o.missed == "respond" {
-                t("响应期限", "response")
-            } else {
-                t("办结期限", "resolution")
-            },
-            local_short(o.deadline_ms, tz),
-            duration_text(o.late_ms, en),
-            num = esc(&o.number),
-        );
-    }
-    b.push_str("</tbody></table></section>");
-
-    // Latest appeals.
-    let _ = write!(
-        b,
-        r#"<section><h2>{}</h2><table id="appeals"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        t("最新诉求", "Latest appeals"),
-        t("编号", "Number"),
-        t("电话", "Phone"),
-        t("类别", "Category"),
-        t("环节", "Step"),
-        t("受理时间", "Filed"),
-        t("内容", "Text"),
-    );
-    for a in latest {
-        let filed = local_short(a.filed_at, tz);
-        let _ = write!(
-            b,
-            r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
-            a.colour.as_str(),
-            esc(&p.phone(&a.phone)),
-            esc(&a.category),
-            esc(&step_name(lang, a.step.as_str())),
-            filed,
-            esc(&p.text(&a.text.chars().take(60).collect::<String>())),
-            num = esc(&a.number),
-        );
-    }
-    b.push_str("</tbody></table></section>");
-
-    // Live events.
-    let _ = write!(
-        b,
-        r#"<section><h2>{} <span id="live" class="muted"></span></h2><table id="events" data-names="{names}"><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
-        t("最新动态", "Latest events"),
-        t("时间", "Time"),
-        t("编号", "Number"),
-        t("事件", "Event"),
-        t("环节", "Step"),
-        t("操作人", "Actor"),
-        t("内容", "Text"),
-        names = esc(&live_names_json(lang)),
-    );
-    for e in events {
-        let num = e.number.as_deref().unwrap_or("");
-        let _ = write!(
-            b,
-            r#"<tr data-id="{}"><td>{}</td><td><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
-            e.id,
-            local_short(e.at_ms, tz),
-            esc(&kind_name(lang, &e.kind)),
-            esc(&step_name(lang, &e.step)),
-            esc(&p.actor(&e.actor)),
-            esc(&p.text(&e.text)),
-            num = esc(num),
-        );
-    }
-    b.push_str("</tbody></table></section>");
+    database(&v, &w, &mut b);
+    modems(&v, &w, &snap.per_modem, &mut b);
+    queues(&v, &snap.queues, &mut b);
+    today(&v, &snap.today, &mut b);
+    overdue(&v, snap.overdue_total, &snap.overdue, &mut b);
+    latest(&v, &snap.latest, &mut b);
+    events(&v, &snap.events, &mut b);
     Ok(html(
         warp::http::StatusCode::OK,
         layout(
@@ -366,6 +123,338 @@ pub async fn page(
             &b,
         ),
     ))
+}
+
+/// What every section needs to render for this request.
+struct View<'a> {
+    p: &'a Principal,
+    lang: Lang,
+    tz: chrono_tz::Tz,
+    now_ms: i64,
+}
+
+impl View<'_> {
+    fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
+        self.lang.t(zh, en)
+    }
+
+    fn en(&self) -> bool {
+        self.lang == Lang::En
+    }
+}
+
+/// A column heading; `Num` ones are right-aligned with their figures.
+enum Th<'a> {
+    Text(&'a str),
+    Num(&'a str),
+}
+
+/// Opens a section with its heading (HTML, already escaped) and a table whose head is `heads`;
+/// `attrs` are the table's attributes (its id first). The caller writes the rows and
+/// [`CLOSE_TABLE`].
+fn open_table(b: &mut String, heading: &str, attrs: &str, heads: &[Th]) {
+    let _ = write!(b, "<section><h2>{heading}</h2><table {attrs}><thead><tr>");
+    for h in heads {
+        let _ = match h {
+            Th::Text(t) => write!(b, "<th>{t}</th>"),
+            Th::Num(t) => write!(b, r#"<th class="num">{t}</th>"#),
+        };
+    }
+    b.push_str("</tr></thead><tbody>");
+}
+
+const CLOSE_TABLE: &str = "</tbody></table></section>";
+
+/// A table's one row when it has nothing to show.
+fn empty_row(b: &mut String, columns: usize, text: &str) {
+    let _ = write!(
+        b,
+        r#"<tr><td colspan="{columns}" class="muted">{text}</td></tr>"#
+    );
+}
+
+/// Database and scheduler: a county's daemons share one database and one scheduler leader.
+fn database(v: &View, w: &Web, b: &mut String) {
+    let s = &w.shared;
+    let db = s.db_health();
+    let database = if db.up {
+        v.t("正常", "up").to_string()
+    } else {
+        format!(
+            "{}{}{}：{}",
+            v.t("不可用（自 ", "unavailable (since "),
+            db.since
+                .map(|t| local_short(t.timestamp_millis(), v.tz))
+                .unwrap_or_default(),
+            v.t(
+                " 起，重试中；短信留在SIM卡上）",
+                "; retrying; messages wait on the SIM)"
+            ),
+            esc(db.last_error.as_deref().unwrap_or(""))
+        )
+    };
+    let leads = if s.leader.is_leader() {
+        v.t("本网关负责", "this gateway")
+    } else {
+        v.t("由其他网关负责", "another gateway")
+    };
+    let _ = write!(
+        b,
+        r#"<section><p id="database" class="{}">{}{database}</p><p id="leader">{}{leads}</p></section>"#,
+        if db.up { "up" } else { "down" },
+        v.t("数据库：", "Database: "),
+        v.t("定时任务：", "Scheduled work: "),
+    );
+}
+
+fn modems(
+    v: &View,
+    w: &Web,
+    per_modem: &std::collections::BTreeMap<String, (i64, i64)>,
+    b: &mut String,
+) {
+    let t = |zh, en| v.t(zh, en);
+    open_table(
+        b,
+        t("调制解调器", "Modems"),
+        r#"id="modems""#,
+        &[
+            Th::Text(t("名称", "Name")),
+            Th::Text(t("状态", "State")),
+            Th::Text(t("信号", "Signal")),
+            Th::Text(t("运营商", "Operator")),
+            Th::Text(t("注册", "Registration")),
+            Th::Text(t("SIM存储", "SIM storage")),
+            Th::Text(t("最后联系", "Last contact")),
+            Th::Text(t("当前错误", "Current error")),
+            Th::Num(t("今日收/发", "Today in/out")),
+        ],
+    );
+    if w.shared.modems.is_empty() {
+        empty_row(b, 9, t("未配置调制解调器", "No modems configured"));
+    }
+    for m in &w.shared.modems {
+        let st = m.status();
+        let (tin, tout) = per_modem.get(&st.name).copied().unwrap_or((0, 0));
+        let last = st
+            .last_contact
+            .map(|at| {
+                let ago = duration_text(v.now_ms - at.timestamp_millis(), v.en());
+                format!(
+                    "{} ({}{})",
+                    local_short(at.timestamp_millis(), v.tz),
+                    ago,
+                    t("前", " ago")
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        let sim = st
+            .sim_used
+            .map(|u| {
+                let total = st.sim_total.map(|t| t.to_string());
+                format!("{u}/{}", total.as_deref().unwrap_or("?"))
+            })
+            .unwrap_or_else(|| "-".into());
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td>{}</td><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td>{sim}</td><td>{}</td><td class="err">{}</td><td class="num">{tin} / {tout}</td></tr>"#,
+            esc(&st.name),
+            esc(&modem_state_name(v.lang, &st.state)),
+            bars(st.bars),
+            st.rssi.map(|r| r.to_string()).unwrap_or_default(),
+            esc(st.operator.as_deref().unwrap_or("-")),
+            esc(st.registration.as_deref().unwrap_or("-")),
+            esc(&last),
+            esc(st.error.as_deref().unwrap_or("")),
+        );
+    }
+    b.push_str(CLOSE_TABLE);
+}
+
+fn queues(v: &View, q: &dashboard::Queues, b: &mut String) {
+    let rate = q
+        .delivery_rate()
+        .map(|r| format!("{:.0}%", r * 100.0))
+        .unwrap_or_else(|| "-".into());
+    let cards = [
+        (
+            v.t("待处理收件", "Inbox waiting"),
+            q.inbox_waiting.to_string(),
+        ),
+        (
+            v.t("待发送", "Outbox queued"),
+            (q.outbox_queued + q.outbox_sending).to_string(),
+        ),
+        (
+            v.t("发送失败", "Outbox failed"),
+            q.outbox_failed.to_string(),
+        ),
+        (v.t("送达率(24小时)", "Delivered (24 h)"), rate),
+        (
+            v.t("待推送", "Webhooks waiting"),
+            q.webhooks_queued.to_string(),
+        ),
+    ];
+    let _ = write!(
+        b,
+        r#"<section><h2>{}</h2><div class="cards" id="queues">"#,
+        v.t("队列", "Queues")
+    );
+    for (label, figure) in cards {
+        let _ = write!(b, r#"<div class="card">{label}<b>{figure}</b></div>"#);
+    }
+    b.push_str("</div></section>");
+}
+
+/// Today's appeals by colour (rows) and step (columns).
+fn today(
+    v: &View,
+    today: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
+    b: &mut String,
+) {
+    let mut heads = vec![Th::Text("")];
+    // The steps' own names: fixed text that needs no escaping.
+    heads.extend(STEPS.iter().map(|st| {
+        Th::Num(match v.lang {
+            Lang::Zh => st.chinese(),
+            Lang::En => st.as_str(),
+        })
+    }));
+    heads.push(Th::Num(v.t("合计", "Total")));
+    open_table(
+        b,
+        v.t("今日诉求", "Today's appeals"),
+        r#"id="today""#,
+        &heads,
+    );
+    for c in [Colour::Red, Colour::Yellow, Colour::Green] {
+        let row = today.get(c.as_str());
+        let _ = write!(
+            b,
+            r#"<tr class="{0}"><td><span class="dot"></span>{1}</td>"#,
+            c.as_str(),
+            esc(&colour_name(v.lang, c.as_str()))
+        );
+        let mut total = 0;
+        for st in STEPS {
+            let n = row.and_then(|r| r.get(st.as_str())).copied().unwrap_or(0);
+            total += n;
+            let _ = write!(b, "<td class=\"num\">{n}</td>");
+        }
+        let _ = write!(b, "<td class=\"num\"><b>{total}</b></td></tr>");
+    }
+    b.push_str(CLOSE_TABLE);
+}
+
+fn overdue(v: &View, total: i64, overdue: &[dashboard::Overdue], b: &mut String) {
+    let t = |zh, en| v.t(zh, en);
+    open_table(
+        b,
+        &format!(
+            r#"{} <span class="late">{total}</span>"#,
+            t("超时", "Overdue")
+        ),
+        r#"id="overdue""#,
+        &[
+            Th::Text(t("编号", "Number")),
+            Th::Text(t("类别", "Category")),
+            Th::Text(t("环节", "Step")),
+            Th::Text(t("超过", "Missed")),
+            Th::Text(t("期限", "Deadline")),
+            Th::Text(t("超时", "Late by")),
+        ],
+    );
+    if overdue.is_empty() {
+        empty_row(b, 6, t("没有超时的诉求", "Nothing overdue"));
+    }
+    for o in overdue {
+        let _ = write!(
+            b,
+            r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="late">{}</td></tr>"#,
+            esc(&o.colour),
+            esc(&o.category),
+            esc(&step_name(v.lang, &o.step)),
+            if o.missed == "respond" {
+                t("响应期限", "response")
+            } else {
+                t("办结期限", "resolution")
+            },
+            local_short(o.deadline_ms, v.tz),
+            duration_text(o.late_ms, v.en()),
+            num = esc(&o.number),
+        );
+    }
+    b.push_str(CLOSE_TABLE);
+}
+
+fn latest(v: &View, latest: &[crate::appeals::Appeal], b: &mut String) {
+    let t = |zh, en| v.t(zh, en);
+    open_table(
+        b,
+        t("最新诉求", "Latest appeals"),
+        r#"id="appeals""#,
+        &[
+            Th::Text(t("编号", "Number")),
+            Th::Text(t("电话", "Phone")),
+            Th::Text(t("类别", "Category")),
+            Th::Text(t("环节", "Step")),
+            Th::Text(t("受理时间", "Filed")),
+            Th::Text(t("内容", "Text")),
+        ],
+    );
+    for a in latest {
+        let _ = write!(
+            b,
+            r#"<tr class="{}"><td><span class="dot"></span><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
+            a.colour.as_str(),
+            esc(&v.p.phone(&a.phone)),
+            esc(&a.category),
+            esc(&step_name(v.lang, a.step.as_str())),
+            local_short(a.filed_at, v.tz),
+            esc(&v.p.text(&a.text.chars().take(60).collect::<String>())),
+            num = esc(&a.number),
+        );
+    }
+    b.push_str(CLOSE_TABLE);
+}
+
+/// The live feed: the page's script polls /api/v1/events after the newest row's id.
+fn events(v: &View, events: &[dashboard::EventRow], b: &mut String) {
+    let t = |zh, en| v.t(zh, en);
+    open_table(
+        b,
+        &format!(
+            r#"{} <span id="live" class="muted"></span>"#,
+            t("最新动态", "Latest events")
+        ),
+        &format!(
+            r#"id="events" data-names="{}""#,
+            esc(&live_names_json(v.lang))
+        ),
+        &[
+            Th::Text(t("时间", "Time")),
+            Th::Text(t("编号", "Number")),
+            Th::Text(t("事件", "Event")),
+            Th::Text(t("环节", "Step")),
+            Th::Text(t("操作人", "Actor")),
+            Th::Text(t("内容", "Text")),
+        ],
+    );
+    for e in events {
+        let num = e.number.as_deref().unwrap_or("");
+        let _ = write!(
+            b,
+            r#"<tr data-id="{}"><td>{}</td><td><a href="/appeals/{num}">{num}</a></td><td>{}</td><td>{}</td><td>{}</td><td class="text">{}</td></tr>"#,
+            e.id,
+            local_short(e.at_ms, v.tz),
+            esc(&kind_name(v.lang, &e.kind)),
+            esc(&step_name(v.lang, &e.step)),
+            esc(&v.p.actor(&e.actor)),
+            esc(&v.p.text(&e.text)),
+            num = esc(num),
+        );
+    }
+    b.push_str(CLOSE_TABLE);
 }
 
 #[cfg(test)]
