@@ -143,21 +143,16 @@ impl View<'_> {
     }
 }
 
-/// A column heading; `Num` ones are right-aligned with their figures.
-enum Th<'a> {
-    Text(&'a str),
-    Num(&'a str),
-}
-
-/// Opens a section with its heading (HTML, already escaped) and a table whose head is `heads`;
-/// `attrs` are the table's attributes (its id first). The caller writes the rows and
+/// Opens a section with its heading (HTML, already escaped) and a table; `attrs` are the
+/// table's attributes (its id first) and `heads` its column headings separated by `|`, a
+/// leading `#` marking a right-aligned figure column. The caller writes the rows and
 /// [`CLOSE_TABLE`].
-fn open_table(b: &mut String, heading: &str, attrs: &str, heads: &[Th]) {
+fn open_table(b: &mut String, heading: &str, attrs: &str, heads: &str) {
     let _ = write!(b, "<section><h2>{heading}</h2><table {attrs}><thead><tr>");
-    for h in heads {
-        let _ = match h {
-            Th::Text(t) => write!(b, "<th>{t}</th>"),
-            Th::Num(t) => write!(b, r#"<th class="num">{t}</th>"#),
+    for h in heads.split('|') {
+        let _ = match h.strip_prefix('#') {
+            Some(num) => write!(b, r#"<th class="num">{num}</th>"#),
+            None => write!(b, "<th>{h}</th>"),
         };
     }
     b.push_str("</tr></thead><tbody>");
@@ -218,17 +213,7 @@ fn modems(
         b,
         t("调制解调器", "Modems"),
         r#"id="modems""#,
-        &[
-            Th::Text(t("名称", "Name")),
-            Th::Text(t("状态", "State")),
-            Th::Text(t("信号", "Signal")),
-            Th::Text(t("运营商", "Operator")),
-            Th::Text(t("注册", "Registration")),
-            Th::Text(t("SIM存储", "SIM storage")),
-            Th::Text(t("最后联系", "Last contact")),
-            Th::Text(t("当前错误", "Current error")),
-            Th::Num(t("今日收/发", "Today in/out")),
-        ],
+        t("名称|状态|信号|运营商|注册|SIM存储|最后联系|当前错误|#今日收/发", "Name|State|Signal|Operator|Registration|SIM storage|Last contact|Current error|#Today in/out"),
     );
     if w.shared.modems.is_empty() {
         empty_row(b, 9, t("未配置调制解调器", "No modems configured"));
@@ -312,15 +297,17 @@ fn today(
     today: &std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
     b: &mut String,
 ) {
-    let mut heads = vec![Th::Text("")];
     // The steps' own names: fixed text that needs no escaping.
-    heads.extend(STEPS.iter().map(|st| {
-        Th::Num(match v.lang {
+    let mut heads = String::new();
+    for st in STEPS {
+        heads.push_str("|#");
+        heads.push_str(match v.lang {
             Lang::Zh => st.chinese(),
             Lang::En => st.as_str(),
-        })
-    }));
-    heads.push(Th::Num(v.t("合计", "Total")));
+        });
+    }
+    heads.push_str("|#");
+    heads.push_str(v.t("合计", "Total"));
     open_table(
         b,
         v.t("今日诉求", "Today's appeals"),
@@ -355,14 +342,10 @@ fn overdue(v: &View, total: i64, overdue: &[dashboard::Overdue], b: &mut String)
             t("超时", "Overdue")
         ),
         r#"id="overdue""#,
-        &[
-            Th::Text(t("编号", "Number")),
-            Th::Text(t("类别", "Category")),
-            Th::Text(t("环节", "Step")),
-            Th::Text(t("超过", "Missed")),
-            Th::Text(t("期限", "Deadline")),
-            Th::Text(t("超时", "Late by")),
-        ],
+        t(
+            "编号|类别|环节|超过|期限|超时",
+            "Number|Category|Step|Missed|Deadline|Late by",
+        ),
     );
     if overdue.is_empty() {
         empty_row(b, 6, t("没有超时的诉求", "Nothing overdue"));
@@ -393,14 +376,10 @@ fn latest(v: &View, latest: &[crate::appeals::Appeal], b: &mut String) {
         b,
         t("最新诉求", "Latest appeals"),
         r#"id="appeals""#,
-        &[
-            Th::Text(t("编号", "Number")),
-            Th::Text(t("电话", "Phone")),
-            Th::Text(t("类别", "Category")),
-            Th::Text(t("环节", "Step")),
-            Th::Text(t("受理时间", "Filed")),
-            Th::Text(t("内容", "Text")),
-        ],
+        t(
+            "编号|电话|类别|环节|受理时间|内容",
+            "Number|Phone|Category|Step|Filed|Text",
+        ),
     );
     for a in latest {
         let _ = write!(
@@ -431,14 +410,10 @@ fn events(v: &View, events: &[dashboard::EventRow], b: &mut String) {
             r#"id="events" data-names="{}""#,
             esc(&live_names_json(v.lang))
         ),
-        &[
-            Th::Text(t("时间", "Time")),
-            Th::Text(t("编号", "Number")),
-            Th::Text(t("事件", "Event")),
-            Th::Text(t("环节", "Step")),
-            Th::Text(t("操作人", "Actor")),
-            Th::Text(t("内容", "Text")),
-        ],
+        t(
+            "时间|编号|事件|环节|操作人|内容",
+            "Time|Number|Event|Step|Actor|Text",
+        ),
     );
     for e in events {
         let num = e.number.as_deref().unwrap_or("");
