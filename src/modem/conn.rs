@@ -295,6 +295,11 @@ mod tests {
         (Conn::new(Box::new(ours)), modem)
     }
 
+    /// Runs `cmd`, which must succeed within 2 s.
+    async fn answered(conn: &mut Conn, cmd: &str) -> Vec<String> {
+        conn.command(cmd, Duration::from_secs(2)).await.unwrap()
+    }
+
     /// Reads what the driver wrote until `end` shows up.
     async fn read_until(modem: &mut DuplexStream, end: &[u8]) -> Vec<u8> {
         let mut got = Vec::new();
@@ -365,10 +370,7 @@ mod tests {
             Err(CmdError::Timeout(..))
         ));
         assert!(conn.resync(Duration::from_secs(2), 3).await.unwrap());
-        let lines = conn
-            .command("AT+CMGR=2", Duration::from_secs(2))
-            .await
-            .unwrap();
+        let lines = answered(&mut conn, "AT+CMGR=2").await;
         assert!(lines.iter().any(|l| l == "BBBB"), "{lines:?}");
         assert!(!lines.iter().any(|l| l == "AAAA"), "{lines:?}");
         fake.await.unwrap();
@@ -388,10 +390,7 @@ mod tests {
             }
             modem
         });
-        let lines = conn
-            .command("AT+CMGL=4", Duration::from_secs(2))
-            .await
-            .unwrap();
+        let lines = answered(&mut conn, "AT+CMGL=4").await;
         assert_eq!(
             lines,
             ["+CMGL: 1,0,,3", "0011AA", "+CMGL: 2,0,,3", "0011BB"]
