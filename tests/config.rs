@@ -105,11 +105,11 @@ fn defaults_apply_to_a_minimal_file() {
     assert_eq!(m.pin, None);
     assert_eq!(m.smsc, None);
     assert_eq!(m.village, None);
-    assert_eq!(m.command_timeout, Duration::from_secs(10));
-    assert_eq!(m.sweep_interval, Duration::from_secs(300));
-    assert_eq!(m.health_interval, Duration::from_secs(60));
+    assert_eq!(m.timings.command, Duration::from_secs(10));
+    assert_eq!(m.timings.sweep, Duration::from_secs(300));
+    assert_eq!(m.timings.health, Duration::from_secs(60));
     assert_eq!(m.send_per_minute, 10);
-    assert_eq!(m.init_timeout, Duration::from_secs(30));
+    assert_eq!(m.timings.init, Duration::from_secs(30));
     assert_eq!(c.web.listen.to_string(), "127.0.0.1:8080");
     assert!(c.web.accounts.is_empty());
     assert_eq!(c.intake.concat_timeout, Duration::from_secs(600));
@@ -216,7 +216,7 @@ tokens = ["{TOKEN}"]
     assert_eq!(m.device, Device::Tcp("192.168.1.20:3001".into()));
     assert_eq!(m.pin.as_deref(), Some("0123"));
     assert_eq!(m.village.as_deref(), Some("510121001001"));
-    assert_eq!(m.init_timeout, Duration::from_secs(45));
+    assert_eq!(m.timings.init, Duration::from_secs(45));
     assert_eq!(c.web.accounts[0].role, Role::Viewer);
     assert_eq!(c.outbox.retry_max, Duration::from_secs(600));
     assert!(!c.outbox.status_reports);

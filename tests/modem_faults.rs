@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appeal_gateway::clock::Clock;
+use appeal_gateway::config::ModemTimings;
 use appeal_gateway::modem::{self, Endpoint, ModemContext, ModemHandle, ModemSettings};
 use appeal_gateway::pdu::{self, Pdu};
 use appeal_gateway::sim::{SimModem, SimOptions};
@@ -105,8 +106,11 @@ fn settings(sim: &SimModem, pin: &str) -> ModemSettings {
     };
     ModemSettings {
         pin: Some(pin.to_string()),
-        command_timeout: Duration::from_secs(3),
-        init_timeout: Duration::from_secs(5),
+        timings: ModemTimings {
+            command: Duration::from_secs(3),
+            init: Duration::from_secs(5),
+            ..ModemTimings::default()
+        },
         ..ModemSettings::new("m1", endpoint)
     }
 }

@@ -50,14 +50,25 @@ impl FilingPolicy {
     }
 }
 
+/// A whole inbound text with what the receiving side knows about it: an SMS from the inbox,
+/// or a request over the API (with the API's name as its modem).
 #[derive(Debug, Clone)]
-pub struct NewAppeal<'a> {
+pub struct TextIn<'a> {
     pub phone: &'a str,
     pub modem: &'a str,
-    pub village: Option<&'a str>,
-    /// Normalised text.
+    /// The village of the receiving modem from the config, if set.
+    pub modem_village: Option<&'a str>,
+    /// Normalised.
     pub text: &'a str,
     pub received_at: DateTime<Utc>,
+}
+
+/// A text about to become an appeal.
+#[derive(Debug, Clone)]
+pub struct NewAppeal<'a> {
+    pub input: &'a TextIn<'a>,
+    /// The village it is filed under: the sender's in the directory, else the modem's.
+    pub village: Option<&'a str>,
     pub now: DateTime<Utc>,
 }
 
@@ -75,11 +86,16 @@ pub async fn file_appeal(
     policy: &FilingPolicy,
     a: NewAppeal<'_>,
 ) -> Result<Filed> {
+    let NewAppeal {
+        input: m,
+        village,
+        now,
+    } = a;
     // The chain lock before the day counter: the one lock order (see appeals::events).
     super::events::lock_chain(store, tx).await?;
-    let now = a.now.timestamp_millis();
+    let now = now.timestamp_millis();
     // Numbered by the day it reached us, in the village's zone.
-    let day = local_day(a.received_at, policy.tz);
+    let day = local_day(m.received_at, policy.tz);
     // One statement that both backends run atomically: the row lock (PostgreSQL) or the single
     // writer (SQLite) makes the sequence unique across daemons on one database.
     let seq: i64 = sqlx::query_scalar(&store.sql(
@@ -90,7 +106,7 @@ pub async fn file_appeal(
     .fetch_one(&mut **tx)
     .await?;
     let number = format_number(&day, seq);
-    let (category, colour) = policy.classify(a.text);
+    let (category, colour) = policy.classify(m.text);
     let limits = policy.colours.get(colour);
     let respond_by = now + limits.respond.as_millis() as i64;
     let resolve_by = now + limits.resolve.as_millis() as i64;
@@ -100,13 +116,13 @@ pub async fn file_appeal(
          VALUES (?, ?, ?, ?, ?, ?, ?, 'open', 'collection', ?, ?, ?, ?, ?) RETURNING id",
     ))
     .bind(&number)
-    .bind(a.phone)
-    .bind(a.village)
-    .bind(a.modem)
-    .bind(a.text)
+    .bind(m.phone)
+    .bind(village)
+    .bind(m.modem)
+    .bind(m.text)
     .bind(&category)
     .bind(colour.as_str())
-    .bind(a.received_at.timestamp_millis())
+    .bind(m.received_at.timestamp_millis())
     .bind(now)
     .bind(now)
     .bind(respond_by)
@@ -119,11 +135,11 @@ pub async fn file_appeal(
         NewEvent {
             appeal_id: Some(id),
             at: now,
-            actor: a.phone,
+            actor: m.phone,
             channel: "sms",
             step: Step::Collection.as_str(),
             kind: "filed",
-            text: a.text,
+            text: m.text,
         },
     )
     .await?;
@@ -131,16 +147,16 @@ pub async fn file_appeal(
         store,
         tx,
         NewSms {
-            recipient: a.phone,
+            recipient: m.phone,
             text: &policy.render_ack(&number),
             kind: "ack",
             appeal_id: Some(id),
-            modem: Some(a.modem),
+            modem: Some(m.modem),
             not_before: from_millis(now),
         },
     )
     .await?;
-    tracing::info!(number = %number, phone = %crate::phone::mask(a.phone), %category, %colour, "appeal filed");
+    tracing::info!(number = %number, phone = %crate::phone::mask(m.phone), %category, %colour, "appeal filed");
     Ok(Filed {
         id,
         number,

@@ -10,6 +10,7 @@ use sqlx::{Any, Transaction};
 
 use super::actions::{Actor, Ctx, Writer};
 use super::events::{append_event, NewEvent};
+pub use super::filing::TextIn;
 use super::messages as msg;
 use super::record::{row_to_appeal, Appeal, APPEAL_COLUMNS};
 use super::{file_appeal, Filed, FilingPolicy, NewAppeal, Step};
@@ -51,18 +52,6 @@ pub fn similar(a: &str, b: &str) -> bool {
 
 pub fn looks_incomplete(first: &str) -> bool {
     letters(first).chars().count() <= APPEND_MAX_FIRST_CHARS
-}
-
-/// A whole inbound text with what the inbox knows about it.
-#[derive(Debug, Clone)]
-pub struct TextIn<'a> {
-    pub phone: &'a str,
-    pub modem: &'a str,
-    /// The village of the receiving modem from the config, if set.
-    pub modem_village: Option<&'a str>,
-    /// Normalised.
-    pub text: &'a str,
-    pub received_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,11 +170,8 @@ pub async fn incoming_text(
         tx,
         ctx,
         NewAppeal {
-            phone: m.phone,
-            modem: m.modem,
+            input: m,
             village: village.as_deref(),
-            text: m.text,
-            received_at: m.received_at,
             now,
         },
         None,

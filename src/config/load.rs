@@ -13,8 +13,8 @@ use super::defaults::{default_rules, DEFAULT_ACK, DEFAULT_SIGNATURE, DEFAULT_TIM
 use super::validate::{self, Problem};
 use super::{
     Account, ApiConfig, AuditConfig, AuditKeySource, Config, ConfigError, ConfigErrors,
-    DatabaseConfig, IntakeConfig, ModemConfig, OutboxConfig, SchedulerSettings, Templates,
-    WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
+    DatabaseConfig, IntakeConfig, ModemConfig, ModemTimings, OutboxConfig, SchedulerSettings,
+    Templates, WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
 };
 use crate::grade::{ColourLimits, Colours, Rule};
 
@@ -707,11 +707,15 @@ fn modems(cx: &mut Cx, root: &Table) -> Vec<ModemConfig> {
                 "give the code of the village this modem serves, or remove the line",
             );
         }
-        let command_timeout = cx.secs(t, &p, "command_timeout_secs", 10);
-        let sweep_interval = cx.secs(t, &p, "sweep_interval_secs", 300);
-        let health_interval = cx.secs(t, &p, "health_interval_secs", 60);
+        let d = ModemTimings::default();
+        let timings = ModemTimings {
+            command: cx.secs(t, &p, "command_timeout_secs", d.command.as_secs()),
+            send: d.send,
+            sweep: cx.secs(t, &p, "sweep_interval_secs", d.sweep.as_secs()),
+            health: cx.secs(t, &p, "health_interval_secs", d.health.as_secs()),
+            init: cx.secs(t, &p, "init_timeout_secs", d.init.as_secs()),
+        };
         let send_per_minute = cx.count(t, &p, "send_per_minute", 10);
-        let init_timeout = cx.secs(t, &p, "init_timeout_secs", 30);
         let (Some(name), Some(device)) = (name, device) else {
             continue;
         };
@@ -738,11 +742,8 @@ fn modems(cx: &mut Cx, root: &Table) -> Vec<ModemConfig> {
                 pin,
                 smsc,
                 village,
-                command_timeout,
-                sweep_interval,
-                health_interval,
+                timings,
                 send_per_minute,
-                init_timeout,
             },
         ));
     }

@@ -153,13 +153,37 @@ pub struct ModemConfig {
     pub smsc: Option<String>,
     /// Village code this modem serves (see `outbox.pool_sending`).
     pub village: Option<String>,
-    pub command_timeout: Duration,
-    /// How often to sweep the SIM with AT+CMGL in case a +CMTI was lost.
-    pub sweep_interval: Duration,
-    pub health_interval: Duration,
+    pub timings: ModemTimings,
     /// Governor rate for sending on this modem.
     pub send_per_minute: u32,
-    pub init_timeout: Duration,
+}
+
+/// How long a modem task waits and how often it looks; the one home of these defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModemTimings {
+    /// A local AT command (`command_timeout_secs`, default 10).
+    pub command: Duration,
+    /// AT+CMGS waits on the network, far longer than a local command (fixed at 60 s).
+    pub send: Duration,
+    /// How often to sweep the SIM with AT+CMGL in case a +CMTI was lost
+    /// (`sweep_interval_secs`, default 300).
+    pub sweep: Duration,
+    /// How often to ask for signal and registration (`health_interval_secs`, default 60).
+    pub health: Duration,
+    /// How long the init sequence may take, PIN included (`init_timeout_secs`, default 30).
+    pub init: Duration,
+}
+
+impl Default for ModemTimings {
+    fn default() -> Self {
+        ModemTimings {
+            command: Duration::from_secs(10),
+            send: Duration::from_secs(60),
+            sweep: Duration::from_secs(300),
+            health: Duration::from_secs(60),
+            init: Duration::from_secs(30),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -378,11 +402,8 @@ impl fmt::Debug for ModemConfig {
             .field("pin", &format_args!("{}", redacted(&self.pin)))
             .field("smsc", &self.smsc)
             .field("village", &self.village)
-            .field("command_timeout", &self.command_timeout)
-            .field("sweep_interval", &self.sweep_interval)
-            .field("health_interval", &self.health_interval)
+            .field("timings", &self.timings)
             .field("send_per_minute", &self.send_per_minute)
-            .field("init_timeout", &self.init_timeout)
             .finish()
     }
 }

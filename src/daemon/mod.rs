@@ -90,10 +90,7 @@ pub fn modem_settings(m: &crate::config::ModemConfig) -> ModemSettings {
     ModemSettings {
         pin: m.pin.clone(),
         smsc: m.smsc.clone(),
-        command_timeout: m.command_timeout,
-        sweep_interval: m.sweep_interval,
-        health_interval: m.health_interval,
-        init_timeout: m.init_timeout,
+        timings: m.timings,
         ..ModemSettings::new(&m.name, endpoint)
     }
 }
@@ -137,7 +134,7 @@ pub fn outbox_lease(c: &Config) -> Duration {
     let longest = c
         .modems
         .iter()
-        .map(|m| m.command_timeout)
+        .map(|m| m.timings.command)
         .max()
         .unwrap_or(Duration::from_secs(10));
     crate::outbox::lease_for(longest)

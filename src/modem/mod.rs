@@ -14,7 +14,6 @@ mod port;
 mod task;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,6 +24,7 @@ pub use conn::{CmdError, Conn};
 pub use port::{open, Endpoint, Port};
 
 use crate::clock::Clock;
+pub use crate::config::ModemTimings;
 use crate::pdu::EncodedPart;
 use crate::store::Store;
 
@@ -34,12 +34,7 @@ pub struct ModemSettings {
     pub endpoint: Endpoint,
     pub pin: Option<String>,
     pub smsc: Option<String>,
-    pub command_timeout: Duration,
-    /// AT+CMGS waits on the network, far longer than a local command.
-    pub send_timeout: Duration,
-    pub sweep_interval: Duration,
-    pub health_interval: Duration,
-    pub init_timeout: Duration,
+    pub timings: ModemTimings,
     /// The config file `pin` comes from, named when the SIM refuses it.
     pub config_file: Option<std::path::PathBuf>,
 }
@@ -51,11 +46,7 @@ impl ModemSettings {
             endpoint,
             pin: None,
             smsc: None,
-            command_timeout: Duration::from_secs(10),
-            send_timeout: Duration::from_secs(60),
-            sweep_interval: Duration::from_secs(300),
-            health_interval: Duration::from_secs(60),
-            init_timeout: Duration::from_secs(30),
+            timings: ModemTimings::default(),
             config_file: None,
         }
     }

@@ -167,13 +167,13 @@ impl Session<'_> {
     async fn run(&mut self, rx: &mut mpsc::Receiver<Request>) -> Result<(), Fault> {
         self.reinit().await?;
         let mut sweep = tokio::time::interval_at(
-            Instant::now() + self.settings.sweep_interval,
-            self.settings.sweep_interval,
+            Instant::now() + self.settings.timings.sweep,
+            self.settings.timings.sweep,
         );
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut health = tokio::time::interval_at(
-            Instant::now() + self.settings.health_interval,
-            self.settings.health_interval,
+            Instant::now() + self.settings.timings.health,
+            self.settings.timings.health,
         );
         health.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -225,7 +225,7 @@ impl Session<'_> {
     /// Runs a command; link loss and repeated timeouts end the session, other errors are the
     /// caller's to judge.
     async fn cmd(&mut self, command: &str) -> Result<Result<Vec<String>, CmdError>, Fault> {
-        self.cmd_timeout(command, self.settings.command_timeout)
+        self.cmd_timeout(command, self.settings.timings.command)
             .await
     }
 
@@ -258,7 +258,7 @@ impl Session<'_> {
         if self.timeouts >= MAX_TIMEOUTS {
             return Err(Fault::Silent);
         }
-        match self.conn.resync(self.settings.command_timeout, 3).await {
+        match self.conn.resync(self.settings.timings.command, 3).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(Fault::Silent),
             Err(e) if e.is_link_failure() => Err(Fault::Link(e)),
@@ -294,7 +294,7 @@ impl Session<'_> {
     async fn init(&mut self) -> Result<(), Fault> {
         // ESC aborts a "> " prompt a previous run may have left open.
         self.conn.write_raw(&[0x1b]).await.map_err(Fault::Link)?;
-        let deadline = Instant::now() + self.settings.init_timeout;
+        let deadline = Instant::now() + self.settings.timings.init;
         // Some modems drop the first command after power-up, SIM800 locks its auto-baud on it.
         loop {
             match self.conn.command("AT", Duration::from_secs(2)).await {
@@ -303,7 +303,7 @@ impl Session<'_> {
                 Err(e) if Instant::now() >= deadline => {
                     return Err(Fault::Init(format!(
                         "no answer to AT within {:?}: {e}",
-                        self.settings.init_timeout
+                        self.settings.timings.init
                     )));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -366,7 +366,7 @@ impl Session<'_> {
     /// recorded in the database (by modem and PIN hash) and the modem waits for the operator
     /// (see `idle_until_operator`); with one attempt left, the PIN is not entered at all.
     async fn unlock_sim(&mut self) -> Result<(), Fault> {
-        let deadline = Instant::now() + self.settings.init_timeout;
+        let deadline = Instant::now() + self.settings.timings.init;
         let mut pin_sent = false;
         loop {
             let state = match self.cmd("AT+CPIN?").await? {
@@ -692,7 +692,7 @@ impl Session<'_> {
         let seen = self.timeouts_seen;
         if indexes.len() >= 2 {
             match self
-                .cmd_timeout("AT+CMGL=0", self.settings.command_timeout * 3)
+                .cmd_timeout("AT+CMGL=0", self.settings.timings.command * 3)
                 .await?
             {
                 Ok(lines) => {
@@ -815,7 +815,7 @@ impl Session<'_> {
     async fn sweep(&mut self) -> Result<(), Fault> {
         let seen = self.timeouts_seen;
         let lines = match self
-            .cmd_timeout("AT+CMGL=4", self.settings.command_timeout * 3)
+            .cmd_timeout("AT+CMGL=4", self.settings.timings.command * 3)
             .await?
         {
             Ok(lines) => lines,
@@ -842,7 +842,7 @@ impl Session<'_> {
         for p in parts {
             match self
                 .conn
-                .send_pdu(p.tpdu_len, &p.hex, self.settings.send_timeout)
+                .send_pdu(p.tpdu_len, &p.hex, self.settings.timings.send)
                 .await
             {
                 Ok(mr) => {

@@ -1,8 +1,8 @@
 //! SMS-DELIVER (TS 23.040 9.2.2.1): FO, TP-OA, TP-PID, TP-DCS, TP-SCTS, TP-UDL, TP-UD.
 
 use super::{
-    address, dcs_for, dcs_info, owned_text, push_user_data, split, time, udh, Address, Deliver,
-    PduError, Reader, UserData,
+    address, dcs_for, owned_text, push_user_data, read_user_data, split, time, udh, Address,
+    Deliver, PduError, Reader, UserData,
 };
 use chrono::{DateTime, FixedOffset};
 
@@ -45,9 +45,7 @@ pub(super) fn read<'a>(
     let pid = r.u8("TP-PID")?;
     let dcs = r.u8("TP-DCS")?;
     let timestamp = time::read_scts(r, "TP-SCTS")?;
-    let udl = r.u8("TP-UDL")?;
-    let (encoding, class) = dcs_info(dcs);
-    let user_data = UserData::parse(r.rest(), udl, fo & FO_UDHI != 0, encoding)?;
+    let (class, user_data) = read_user_data(r, fo, dcs)?;
     Ok(DeliverView {
         smsc,
         sender,

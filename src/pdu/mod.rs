@@ -87,49 +87,34 @@ pub struct Deliver {
     pub pid: u8,
 }
 
+/// An SMS-SUBMIT, owned: the fields of [`SubmitView`] (which says what each holds) with the
+/// addresses as strings and the user data decoded as in [`Deliver`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Submit {
-    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<String>,
-    /// TP-DA: '+' for international numbers, digits otherwise.
     pub recipient: String,
-    /// TP-MR, the reference a status report quotes.
     pub message_ref: u8,
-    /// The alphabet of the user data (GSM 7-bit, 8-bit data or UCS2).
     pub encoding: Encoding,
-    /// The message class (0 flash, 1 ME, 2 SIM, 3 TE), when the DCS gives one.
     pub class: Option<u8>,
-    /// Decoded text (for 8-bit data, the bytes' hex; the bytes are in `data`).
     pub text: String,
-    /// The raw user data, only for 8-bit messages and UCS2 with an unpaired surrogate.
     pub data: Vec<u8>,
-    /// Part `seq` of `total` under `reference`, from the concatenation header.
     pub concat: Option<Concat>,
-    /// TP-SRR: a status report is wanted.
     pub status_report_request: bool,
-    /// Application ports (IEI 0x04/0x05), e.g. WAP push to port 2948.
     pub ports: Option<Ports>,
-    /// TP-VP in the format TP-VPF names.
     pub validity: Validity,
-    /// TP-RD.
     pub reject_duplicates: bool,
-    /// TP-DCS as received; `class` and the user data's encoding are read from it.
     pub dcs: u8,
-    /// TP-PID: 0 for a plain SMS.
     pub pid: u8,
 }
 
+/// An SMS-STATUS-REPORT, owned: the fields of [`StatusReportView`] (which says what each
+/// holds) with the addresses as strings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
-    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<String>,
-    /// TP-MR of the SUBMIT this report is about.
     pub message_ref: u8,
-    /// TP-RA: the recipient of that SUBMIT.
     pub recipient: String,
-    /// TP-SCTS: when the SMSC took the SUBMIT.
     pub timestamp: DateTime<FixedOffset>,
-    /// TP-DT: when it was delivered, or the status last changed.
     pub discharge_time: DateTime<FixedOffset>,
     /// TP-ST: 0x00..0x1F delivered/completed, 0x20.. temporary, 0x40.. permanent, 0x60.. temporary-stopped.
     pub status: u8,
@@ -353,6 +338,19 @@ fn flush_units(units: &mut Vec<u16>, out: &mut String) {
     out.extend(
         char::decode_utf16(units.drain(..)).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
     );
+}
+
+/// TP-UDL and TP-UD, the tail every TPDU with text shares: the alphabet and class come from
+/// the TP-DCS read before, the header's presence from TP-UDHI (bit 6 of the first octet).
+fn read_user_data<'a>(
+    r: &mut Reader<'a>,
+    fo: u8,
+    dcs: u8,
+) -> Result<(Option<u8>, UserData<'a>), PduError> {
+    let udl = r.u8("TP-UDL")?;
+    let (encoding, class) = dcs_info(dcs);
+    let udhi = fo & 0x40 != 0;
+    Ok((class, UserData::parse(r.rest(), udl, udhi, encoding)?))
 }
 
 /// Alphabet and message class of a TP-DCS octet (TS 23.038 section 4).

@@ -2,8 +2,8 @@
 //! Decoded when a modem lists messages we stored or sent; encoded for AT+CMGS.
 
 use super::{
-    address, dcs_for, dcs_info, owned_text, push_user_data, split, time, udh, Address, EncodedPart,
-    PduError, Reader, Submit, SubmitOptions, UserData, Validity,
+    address, dcs_for, owned_text, push_user_data, read_user_data, split, time, udh, Address,
+    EncodedPart, PduError, Reader, Submit, SubmitOptions, UserData, Validity,
 };
 
 const FO_MTI_SUBMIT: u8 = 0x01;
@@ -15,17 +15,15 @@ const FO_RP: u8 = 0x80;
 /// An SMS-SUBMIT borrowing its user data from the PDU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SubmitView<'a> {
-    /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
+    /// `smsc`, `pid`, `dcs`, `class` and `user_data` hold what they hold in a
+    /// [`DeliverView`](super::DeliverView).
     pub smsc: Option<Address>,
     /// TP-MR, the reference a status report quotes.
     pub message_ref: u8,
     /// TP-DA, the recipient.
     pub recipient: Address,
-    /// TP-PID: 0 for a plain SMS.
     pub pid: u8,
-    /// TP-DCS as received; `class` and the user data's encoding are read from it.
     pub dcs: u8,
-    /// The message class (0 flash, 1 ME, 2 SIM, 3 TE), when the DCS gives one.
     pub class: Option<u8>,
     /// TP-VP in the format TP-VPF names.
     pub validity: Validity,
@@ -35,7 +33,6 @@ pub struct SubmitView<'a> {
     pub status_report_request: bool,
     /// TP-RP: a reply may use our SMSC.
     pub reply_path: bool,
-    /// TP-UD with its header (concatenation, ports), borrowed.
     pub user_data: UserData<'a>,
 }
 
@@ -54,9 +51,7 @@ pub(super) fn read<'a>(
         1 => Validity::Enhanced(r.array::<7>("TP-VP")?),
         _ => Validity::Absolute(time::read_scts(r, "TP-VP")?),
     };
-    let udl = r.u8("TP-UDL")?;
-    let (encoding, class) = dcs_info(dcs);
-    let user_data = UserData::parse(r.rest(), udl, fo & FO_UDHI != 0, encoding)?;
+    let (class, user_data) = read_user_data(r, fo, dcs)?;
     Ok(SubmitView {
         smsc,
         message_ref,

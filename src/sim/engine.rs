@@ -61,28 +61,37 @@ pub enum CallEvent {
     },
 }
 
-/// Fixed properties of the simulated modem.
+/// How the simulated modem behaves; `Default` is a ready, unlocked SIM with 30 slots.
 #[derive(Debug, Clone)]
-pub struct EngineConfig {
+pub struct SimOptions {
+    /// When set the SIM starts locked (`+CPIN: SIM PIN`) until `AT+CPIN="<pin>"`.
     pub pin: Option<String>,
-    pub capacity: usize,
+    pub storage_capacity: usize,
+    /// Delay before each response (the echo is immediate, as on a real line). Applied by the
+    /// pty task around the engine, which itself answers at once.
+    pub latency: Duration,
+    /// Echo at power-on (and after `ATZ` or a `close_port` reboot).
     pub echo: bool,
     pub operator: String,
+    /// `+CSQ` rssi.
     pub signal: u8,
-    /// Delay between `+CMGS` and the status report the network sends back.
+    /// Time between an accepted `AT+CMGS` with TP-SRR and its status report.
     pub report_delay: Duration,
+    /// Time between two RINGs of an incoming call.
     pub ring_interval: Duration,
+    /// RINGs before the caller gives up.
     pub rings: usize,
-    /// Firmware that routes every new message directly (`+CMT`, waiting for `+CNMA`) whatever
+    /// Firmware that routes every new message directly (`+CMT`, held until `+CNMA`) whatever
     /// `+CNMI` asked for, as some Qualcomm-based modems do.
     pub direct_delivery: bool,
 }
 
-impl Default for EngineConfig {
+impl Default for SimOptions {
     fn default() -> Self {
-        EngineConfig {
+        SimOptions {
             pin: None,
-            capacity: 30,
+            storage_capacity: 30,
+            latency: Duration::ZERO,
             echo: true,
             operator: "CHINA MOBILE".into(),
             signal: 20,
@@ -115,7 +124,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(cfg: &EngineConfig) -> Session {
+    fn new(cfg: &SimOptions) -> Session {
         Session {
             echo: cfg.echo,
             cmee: CMEE_DEFAULT,
@@ -130,7 +139,7 @@ impl Session {
     }
 
     /// What a real modem comes up with after power loss: 27.005 text mode, echo on.
-    fn power_on(cfg: &EngineConfig) -> Session {
+    fn power_on(cfg: &SimOptions) -> Session {
         Session {
             echo: true,
             cmgf: 1,
@@ -223,7 +232,7 @@ enum Op {
 }
 
 pub struct Engine {
-    cfg: EngineConfig,
+    cfg: SimOptions,
     s: Session,
     mode: Mode,
     line: Vec<u8>,
@@ -275,7 +284,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(cfg: EngineConfig) -> Engine {
+    pub fn new(cfg: SimOptions) -> Engine {
         Engine {
             s: Session::new(&cfg),
             mode: Mode::Command,
@@ -295,7 +304,7 @@ impl Engine {
             clip: false,
             crc: false,
             smsc: SMSC.into(),
-            sm: Storage::new(cfg.capacity),
+            sm: Storage::new(cfg.storage_capacity),
             sr: Storage::new(10),
             network: VecDeque::new(),
             direct: VecDeque::new(),
@@ -1400,7 +1409,7 @@ mod tests {
     /// A DELIVER from +31641600986, "How are you?" (gammu tests/atgen fixtures).
     const DELIVER: &str = "07918497483252F0040B918496445078F700007121320144744004D4F29C0E";
 
-    fn engine(cfg: EngineConfig) -> (Engine, Instant) {
+    fn engine(cfg: SimOptions) -> (Engine, Instant) {
         (Engine::new(cfg), Instant::now())
     }
 
@@ -1421,7 +1430,7 @@ mod tests {
 
     #[test]
     fn echo_is_on_until_ate0_and_echo_comes_before_the_response() {
-        let (mut e, t) = engine(EngineConfig::default());
+        let (mut e, t) = engine(SimOptions::default());
         let outs = e.feed(b"AT\r", t);
         assert_eq!(
             outs,
@@ -1438,9 +1447,9 @@ mod tests {
 
     #[test]
     fn crlf_lowercase_split_reads_and_chained_commands() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(say(&mut e, t, "at+cmgf=0\r\n"), "\r\nOK\r\n");
         assert_eq!(say(&mut e, t, "AT+C"), "");
@@ -1458,9 +1467,9 @@ mod tests {
 
     #[test]
     fn noise_lines_without_at_get_no_answer_and_unknown_commands_error() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(say(&mut e, t, "\x1b\x1a\r"), "");
         assert_eq!(say(&mut e, t, "hello\r"), "");
@@ -1478,10 +1487,10 @@ mod tests {
 
     #[test]
     fn pin_flow_and_cmee_modes() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
             pin: Some("1234".into()),
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(
             say(&mut e, t, "AT+CPIN?\r"),
@@ -1525,10 +1534,10 @@ mod tests {
 
     #[test]
     fn three_wrong_pins_block_the_sim() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
             pin: Some("1234".into()),
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         for _ in 0..3 {
             assert_eq!(
@@ -1548,9 +1557,9 @@ mod tests {
 
     #[test]
     fn delivery_is_announced_read_listed_and_deleted() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         e.deliver(DELIVER);
         assert_eq!(urcs(&mut e), "\r\n+CMTI: \"SM\",1\r\n");
@@ -1601,9 +1610,9 @@ mod tests {
     /// leave it too, and it is listed as unread next time.
     #[test]
     fn a_message_can_arrive_between_a_listing_and_its_deletes() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         e.preload(DELIVER);
         let other = DELIVER.replace("9C0E", "9C0F");
@@ -1625,10 +1634,10 @@ mod tests {
 
     #[test]
     fn a_full_sim_makes_the_network_wait_until_a_slot_frees() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            capacity: 2,
-            ..EngineConfig::default()
+            storage_capacity: 2,
+            ..SimOptions::default()
         });
         e.preload(DELIVER);
         e.preload(DELIVER);
@@ -1645,9 +1654,9 @@ mod tests {
 
     #[test]
     fn direct_routing_holds_the_next_message_until_cnma() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(say(&mut e, t, "AT+CNMI=2,2,0,0,0\r"), "\r\nOK\r\n");
         e.deliver(DELIVER);
@@ -1682,9 +1691,9 @@ mod tests {
 
     #[test]
     fn cmgs_prompts_records_and_answers_with_incrementing_references() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         let parts = submit("+8613800000001", "您的诉求已受理，编号 A1", false);
         assert_eq!(parts.len(), 1);
@@ -1717,9 +1726,9 @@ mod tests {
 
     #[test]
     fn cmgs_rejects_wrong_length_bad_hex_and_non_submit_and_esc_aborts() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         let p = &submit("10086", "hi", false)[0];
         say(&mut e, t, &format!("AT+CMGS={}\r", p.tpdu_len + 1));
@@ -1755,9 +1764,9 @@ mod tests {
 
     #[test]
     fn fail_sends_answers_cms_errors_then_recovers() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         e.fail_sends(38, 2);
         let p = &submit("10086", "hi", false)[0];
@@ -1774,9 +1783,9 @@ mod tests {
 
     #[test]
     fn concatenated_parts_are_reassembled_in_order_of_completion() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         let long = "诉".repeat(150);
         let parts = submit("+8613900000002", &long, false);
@@ -1796,9 +1805,9 @@ mod tests {
 
     #[test]
     fn status_reports_follow_cnmi_ds() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         let wall = chrono::DateTime::parse_from_rfc3339("2025-03-01T10:00:00+08:00").ok();
         let p = &submit("+8613800000001", "ok", true)[0];
@@ -1848,9 +1857,9 @@ mod tests {
 
     #[test]
     fn ring_repeats_with_clip_until_answered() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(say(&mut e, t, "ATA\r"), "\r\nNO CARRIER\r\n");
         say(&mut e, t, "AT+CLIP=1\r");
@@ -1885,10 +1894,10 @@ mod tests {
 
     #[test]
     fn unanswered_call_with_crc_rings_a_few_times_then_is_missed() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
             rings: 2,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         say(&mut e, t, "AT+CRC=1\r");
         e.ring("10086", t);
@@ -1905,9 +1914,9 @@ mod tests {
 
     #[test]
     fn reboot_restores_echo_and_pin_and_resends_an_unacked_cmt() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             pin: Some("1234".into()),
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         say(&mut e, t, "ATE0\r");
         say(&mut e, t, "AT+CPIN=\"1234\"\r");
@@ -1933,10 +1942,10 @@ mod tests {
 
     #[test]
     fn the_pin_counter_belongs_to_the_sim_and_survives_reboots() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             pin: Some("1234".into()),
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         assert_eq!(
             say(&mut e, t, "AT+CPIN=\"0000\"\r"),
@@ -1964,7 +1973,7 @@ mod tests {
 
     #[test]
     fn a_reboot_in_place_announces_itself_and_forgets_the_session() {
-        let (mut e, t) = engine(EngineConfig::default());
+        let (mut e, t) = engine(SimOptions::default());
         say(&mut e, t, "ATE0\r");
         say(&mut e, t, "AT+CNMI=2,1,0,2,0\r");
         say(&mut e, t, "AT+CLIP=1\r");
@@ -1995,9 +2004,9 @@ mod tests {
 
     #[test]
     fn late_replies_are_marked_for_the_matching_command_only() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         e.late_replies("AT+CMGR", 1);
         let kinds = |out: Vec<Output>| -> Vec<&'static str> {
@@ -2016,9 +2025,9 @@ mod tests {
 
     #[test]
     fn refused_prompt_sends_nothing() {
-        let (mut e, t) = engine(EngineConfig {
+        let (mut e, t) = engine(SimOptions {
             echo: false,
-            ..EngineConfig::default()
+            ..SimOptions::default()
         });
         e.refuse_prompts(1);
         let p = &submit("+8613800000001", "ok", false)[0];

@@ -26,49 +26,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::pdu;
-use engine::{Engine, EngineConfig, Output};
+pub use engine::SimOptions;
+use engine::{Engine, Output};
 use pty::Pty;
-
-/// How the simulated modem behaves; `Default` is a ready, unlocked SIM with 30 slots.
-#[derive(Debug, Clone)]
-pub struct SimOptions {
-    /// When set the SIM starts locked (`+CPIN: SIM PIN`) until `AT+CPIN="<pin>"`.
-    pub pin: Option<String>,
-    pub storage_capacity: usize,
-    /// Delay before each response (the echo is immediate, as on a real line).
-    pub latency: Duration,
-    /// Echo at power-on (and after `ATZ` or a `close_port` reboot).
-    pub echo: bool,
-    pub operator: String,
-    /// `+CSQ` rssi.
-    pub signal: u8,
-    /// Time between an accepted `AT+CMGS` with TP-SRR and its status report.
-    pub report_delay: Duration,
-    /// Time between two RINGs of an incoming call.
-    pub ring_interval: Duration,
-    /// RINGs before the caller gives up.
-    pub rings: usize,
-    /// Route every new message directly as `+CMT` (held until `+CNMA`) whatever `+CNMI` says.
-    pub direct_delivery: bool,
-}
-
-impl Default for SimOptions {
-    fn default() -> Self {
-        let e = EngineConfig::default();
-        SimOptions {
-            pin: e.pin,
-            storage_capacity: e.capacity,
-            latency: Duration::ZERO,
-            echo: e.echo,
-            operator: e.operator,
-            signal: e.signal,
-            report_delay: e.report_delay,
-            ring_interval: e.ring_interval,
-            rings: e.rings,
-            direct_delivery: e.direct_delivery,
-        }
-    }
-}
 
 struct State {
     engine: Engine,
@@ -135,17 +95,6 @@ impl SimModem {
     /// Creates the pseudo-terminal and its symlink and starts the modem task. Must be
     /// called inside a tokio runtime.
     pub async fn start(opts: SimOptions) -> std::io::Result<SimModem> {
-        let cfg = EngineConfig {
-            pin: opts.pin,
-            capacity: opts.storage_capacity,
-            echo: opts.echo,
-            operator: opts.operator,
-            signal: opts.signal,
-            report_delay: opts.report_delay,
-            ring_interval: opts.ring_interval,
-            rings: opts.rings,
-            direct_delivery: opts.direct_delivery,
-        };
         let dir = pty::private_dir()?;
         let link = dir.join("ttySIM0");
         let port = match Pty::open().and_then(|p| pty::point_link(&link, p.slave_path()).map(|_| p))
@@ -158,8 +107,8 @@ impl SimModem {
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
-                engine: Engine::new(cfg),
                 latency: opts.latency,
+                engine: Engine::new(opts),
                 late_delay: Duration::ZERO,
                 unresponsive: false,
                 concat_ref: rand::random(),

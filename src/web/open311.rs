@@ -19,8 +19,8 @@ use super::dashboard::local_rfc3339;
 use super::{auth, session, with_web, Web};
 use crate::appeals::actions::Ctx;
 use crate::appeals::routing::{file_and_route, ChosenCategory};
-use crate::appeals::NewAppeal;
 use crate::appeals::Status;
+use crate::appeals::{NewAppeal, TextIn};
 use crate::config::Config;
 use crate::grade::Colour;
 use crate::store::Store;
@@ -212,13 +212,13 @@ pub fn routes(
         .and(warp::query::<Params>())
         .and(creds)
         .and(with_web(w.clone()))
-        .and_then(get_top);
+        .and_then(|segment, p, a, c, w| get(None, segment, p, a, c, w));
     let get_two = warp::path!("open311" / "v2" / String / String)
         .and(warp::get())
         .and(warp::query::<Params>())
         .and(creds)
         .and(with_web(w.clone()))
-        .and_then(get_item);
+        .and_then(|kind, segment, p, a, c, w| get(Some(kind), segment, p, a, c, w));
     let post = warp::path!("open311" / "v2" / String)
         .and(warp::post())
         .and(warp::body::content_length_limit(64 * 1024))
@@ -228,19 +228,40 @@ pub fn routes(
     get_one.or(get_two).or(post)
 }
 
-async fn get_top(
+/// Every GET: `/open311/v2/<name>.<format>` or `/open311/v2/<kind>/<id>.<format>`, checked
+/// for a known format and path, the credentials and the jurisdiction before either is read.
+async fn get(
+    kind: Option<String>,
     segment: String,
     p: Params,
     a: Option<String>,
     c: Option<String>,
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    let Some((name, f)) = split_format(&segment) else {
+    let Some((last, f)) = split_format(&segment) else {
         return Err(unknown());
     };
+    if kind
+        .as_deref()
+        .is_some_and(|k| k != "services" && k != "requests")
+    {
+        return Err(unknown());
+    }
     let _who = authorised(&w, &p, a, c, f).await?;
+    check_jurisdiction(&w.shared.config, &p, f)?;
+    match kind {
+        None => get_top(last, &p, &w, f).await,
+        Some(kind) => get_item(&kind, last, &w, f).await,
+    }
+}
+
+async fn get_top(
+    name: &str,
+    p: &Params,
+    w: &Web,
+    f: Format,
+) -> Result<warp::reply::Response, warp::Rejection> {
     let config = &w.shared.config;
-    check_jurisdiction(config, &p, f)?;
     match name {
         "discovery" => Ok(render(f, "discovery", &discovery(config))),
         "services" => {
@@ -261,7 +282,7 @@ async fn get_top(
             Ok(render(f, "services", &Value::Array(list)))
         }
         "requests" => {
-            let list = find_requests(&w.shared.store, config, &p, w.shared.clock.now(), f).await?;
+            let list = find_requests(&w.shared.store, config, p, w.shared.clock.now(), f).await?;
             Ok(render(f, "service_requests", &Value::Array(list)))
         }
         _ => Err(unknown()),
@@ -279,22 +300,12 @@ fn unknown() -> warp::Rejection {
 }
 
 async fn get_item(
-    kind: String,
-    segment: String,
-    p: Params,
-    a: Option<String>,
-    c: Option<String>,
-    w: Web,
+    kind: &str,
+    id: &str,
+    w: &Web,
+    f: Format,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    let Some((id, f)) = split_format(&segment) else {
-        return Err(unknown());
-    };
-    if kind != "services" && kind != "requests" {
-        return Err(unknown());
-    }
-    let _who = authorised(&w, &p, a, c, f).await?;
     let config = &w.shared.config;
-    check_jurisdiction(config, &p, f)?;
     if kind == "services" {
         let Some((name, _)) = service_by_code(config, id) else {
             return Err(err(
@@ -640,11 +651,14 @@ async fn post_request(
             &mut tx,
             &ctx,
             NewAppeal {
-                phone,
-                modem: &modem,
+                input: &TextIn {
+                    phone,
+                    modem: &modem,
+                    modem_village: None,
+                    text,
+                    received_at: now,
+                },
                 village: village.as_deref(),
-                text,
-                received_at: now,
                 now,
             },
             Some(ChosenCategory {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use appeal_gateway::appeals::FilingPolicy;
-use appeal_gateway::appeals::{file_appeal, Filed, NewAppeal};
+use appeal_gateway::appeals::{file_appeal, Filed, NewAppeal, TextIn};
 use appeal_gateway::clock::Clock;
 use appeal_gateway::config::{Account, Config, Role};
 use appeal_gateway::directory::{Directory, DirectoryHandle};
@@ -242,11 +242,14 @@ impl Server {
             &mut tx,
             &policy,
             NewAppeal {
-                phone,
-                modem: "m1",
+                input: &TextIn {
+                    phone,
+                    modem: "m1",
+                    modem_village: Some("shuanghong"),
+                    text,
+                    received_at: now,
+                },
                 village: Some("shuanghong"),
-                text,
-                received_at: now,
                 now,
             },
         )
