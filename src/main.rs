@@ -124,38 +124,44 @@ enum DirectoryCommand {
     /// Print villages and cadres (PINs hidden).
     List,
     /// Add or replace a village (by code).
-    AddVillage {
-        code: String,
-        name: String,
-        #[arg(long, default_value = "")]
-        town: String,
-        #[arg(long)]
-        signature: Option<String>,
-        /// Modem names serving it (repeat the flag).
-        #[arg(long = "modem")]
-        modems: Vec<String>,
-    },
+    AddVillage(VillageArgs),
     /// Add or replace a cadre (by phone).
-    AddCadre {
-        name: String,
-        phone: String,
-        /// village_cadre, grid_member, town_office or inspector.
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        village: Option<String>,
-        #[arg(long)]
-        town: Option<String>,
-        /// Categories handled (repeat the flag); none = the village's fallback.
-        #[arg(long = "category")]
-        categories: Vec<String>,
-        #[arg(long)]
-        pin: Option<String>,
-    },
+    AddCadre(CadreArgs),
     /// Remove a cadre by phone or name.
     RemoveCadre { who: String },
     /// Remove a village by code.
     RemoveVillage { code: String },
+}
+
+#[derive(clap::Args)]
+struct VillageArgs {
+    code: String,
+    name: String,
+    #[arg(long, default_value = "")]
+    town: String,
+    #[arg(long)]
+    signature: Option<String>,
+    /// Modem names serving it (repeat the flag).
+    #[arg(long = "modem")]
+    modems: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct CadreArgs {
+    name: String,
+    phone: String,
+    /// village_cadre, grid_member, town_office or inspector.
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    village: Option<String>,
+    #[arg(long)]
+    town: Option<String>,
+    /// Categories handled (repeat the flag); none = the village's fallback.
+    #[arg(long = "category")]
+    categories: Vec<String>,
+    #[arg(long)]
+    pin: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -522,41 +528,28 @@ fn directory_command(
             }
             return Ok(ExitCode::SUCCESS);
         }
-        DirectoryCommand::AddVillage {
-            code,
-            name,
-            town,
-            signature,
-            modems,
-        } => {
-            d.villages.retain(|v| v.code != code);
+        DirectoryCommand::AddVillage(v) => {
+            d.villages.retain(|old| old.code != v.code);
             d.villages.push(Village {
-                code,
-                name,
-                town,
-                signature,
-                modems,
+                code: v.code,
+                name: v.name,
+                town: v.town,
+                signature: v.signature,
+                modems: v.modems,
             });
         }
-        DirectoryCommand::AddCadre {
-            name,
-            phone,
-            role,
-            village,
-            town,
-            categories,
-            pin,
-        } => {
-            let role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            d.cadres.retain(|c| national(&c.phone) != national(&phone));
+        DirectoryCommand::AddCadre(c) => {
+            let role = c.role.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            d.cadres
+                .retain(|old| national(&old.phone) != national(&c.phone));
             d.cadres.push(Cadre {
-                name,
-                phone,
                 role,
-                village,
-                town,
-                categories,
-                pin,
+                name: c.name,
+                phone: c.phone,
+                village: c.village,
+                town: c.town,
+                categories: c.categories,
+                pin: c.pin,
             });
         }
         DirectoryCommand::RemoveCadre { who } => {

@@ -421,18 +421,12 @@ mod tests {
             device("/dev/ttyUSB0"),
             Ok(Device::Serial("/dev/ttyUSB0".into()))
         );
-        assert_eq!(
-            device("tcp://10.0.0.5:3001"),
-            Ok(Device::Tcp("10.0.0.5:3001".into()))
-        );
-        assert_eq!(
-            device("tcp://modem-box.lan:2000"),
-            Ok(Device::Tcp("modem-box.lan:2000".into()))
-        );
-        assert_eq!(
-            device("tcp://[::1]:2000"),
-            Ok(Device::Tcp("[::1]:2000".into()))
-        );
+        for addr in ["10.0.0.5:3001", "modem-box.lan:2000", "[::1]:2000"] {
+            assert_eq!(
+                device(&format!("tcp://{addr}")),
+                Ok(Device::Tcp(addr.into()))
+            );
+        }
         assert!(device("tcp://host").is_err());
         assert!(device("tcp://:3001").is_err());
         assert!(device("tcp://host:0").is_err());

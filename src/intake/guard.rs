@@ -111,24 +111,36 @@ mod tests {
 
     #[test]
     fn screening() {
-        assert_eq!(screen("13812345678", "路灯坏了", 0, 10), Screen::Pass);
-        assert_eq!(
-            screen("10086", "您的话费余额", 0, 10),
-            Screen::Record(Reason::ServiceSender)
-        );
-        assert_eq!(
-            screen("13812345678", "【自动回复】我在开会", 0, 10),
-            Screen::Record(Reason::AutomaticReply)
-        );
-        assert_eq!(
-            screen("13812345678", "Out of office until Monday", 0, 10),
-            Screen::Record(Reason::AutomaticReply)
-        );
-        assert_eq!(
-            screen("13812345678", "路灯坏了", 10, 10),
-            Screen::Record(Reason::Flood)
-        );
-        assert_eq!(screen("13812345678", "路灯坏了", 9, 10), Screen::Pass);
+        let cases = [
+            ("13812345678", "路灯坏了", 0, Screen::Pass),
+            (
+                "10086",
+                "您的话费余额",
+                0,
+                Screen::Record(Reason::ServiceSender),
+            ),
+            (
+                "13812345678",
+                "【自动回复】我在开会",
+                0,
+                Screen::Record(Reason::AutomaticReply),
+            ),
+            (
+                "13812345678",
+                "Out of office until Monday",
+                0,
+                Screen::Record(Reason::AutomaticReply),
+            ),
+            ("13812345678", "路灯坏了", 10, Screen::Record(Reason::Flood)),
+            ("13812345678", "路灯坏了", 9, Screen::Pass),
+        ];
+        for (phone, text, last_hour, want) in cases {
+            assert_eq!(
+                screen(phone, text, last_hour, 10),
+                want,
+                "{phone} {text} {last_hour}"
+            );
+        }
     }
 
     #[test]

@@ -58,6 +58,19 @@ impl Address {
     }
 }
 
+/// Compared as the text it prints, so a decoded number checks against `"+86..."` directly.
+impl PartialEq<&str> for Address {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl Default for Address {
     fn default() -> Self {
         Address::empty()
@@ -280,20 +293,23 @@ mod tests {
     }
 
     #[test]
-    fn international_odd_length_with_f_padding() {
-        assert_eq!(&*read("0B917228214365F7").unwrap(), "+27821234567");
-        let mut out = Vec::new();
-        write_numeric("+27821234567", &mut out).unwrap();
-        assert_eq!(hex::encode_upper(&out), "0B917228214365F7");
-    }
-
-    #[test]
-    fn national_and_short_codes_keep_no_plus() {
-        assert_eq!(&*read("0A811032547698").unwrap(), "0123456789");
-        assert_eq!(&*read("05852122F0").unwrap(), "12220");
-        let mut out = Vec::new();
-        write_numeric("10086", &mut out).unwrap();
-        assert_eq!(hex::encode_upper(&out), "05810180F6");
+    fn numeric_addresses_read_and_write() {
+        // International with odd length and F padding; national and short codes keep no plus.
+        for (wire, text) in [
+            ("0B917228214365F7", "+27821234567"),
+            ("0A811032547698", "0123456789"),
+            ("05852122F0", "12220"),
+        ] {
+            assert_eq!(&*read(wire).unwrap(), text, "{wire}");
+        }
+        for (text, wire) in [
+            ("+27821234567", "0B917228214365F7"),
+            ("10086", "05810180F6"),
+        ] {
+            let mut out = Vec::new();
+            write_numeric(text, &mut out).unwrap();
+            assert_eq!(hex::encode_upper(&out), wire, "{text}");
+        }
     }
 
     #[test]

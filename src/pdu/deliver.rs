@@ -2,14 +2,12 @@
 
 use super::{
     address, dcs_for, owned_text, push_user_data, read_user_data, split, time, udh, Address,
-    Deliver, PduError, Reader, UserData,
+    Deliver, PduError, Reader, UserData, FO_RP, FO_UDHI,
 };
 use chrono::{DateTime, FixedOffset};
 
 const FO_MMS: u8 = 0x04;
 const FO_SRI: u8 = 0x20;
-const FO_UDHI: u8 = 0x40;
-const FO_RP: u8 = 0x80;
 
 /// An SMS-DELIVER borrowing its user data from the PDU.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,30 +34,6 @@ pub struct DeliverView<'a> {
     pub user_data: UserData<'a>,
 }
 
-pub(super) fn read<'a>(
-    r: &mut Reader<'a>,
-    fo: u8,
-    smsc: Option<Address>,
-) -> Result<DeliverView<'a>, PduError> {
-    let sender = address::read_address(r)?;
-    let pid = r.u8("TP-PID")?;
-    let dcs = r.u8("TP-DCS")?;
-    let timestamp = time::read_scts(r, "TP-SCTS")?;
-    let (class, user_data) = read_user_data(r, fo, dcs)?;
-    Ok(DeliverView {
-        smsc,
-        sender,
-        timestamp,
-        pid,
-        dcs,
-        class,
-        more_messages: fo & FO_MMS == 0,
-        status_report_indication: fo & FO_SRI != 0,
-        reply_path: fo & FO_RP != 0,
-        user_data,
-    })
-}
-
 impl DeliverView<'_> {
     pub fn to_deliver(&self) -> Deliver {
         let (text, data) = owned_text(&self.user_data);
@@ -77,6 +51,33 @@ impl DeliverView<'_> {
             dcs: self.dcs,
             pid: self.pid,
         }
+    }
+}
+
+impl<'a> DeliverView<'a> {
+    /// Reads the TPDU after its first octet `fo`; `smsc` is what came in front of it.
+    pub(super) fn read(
+        r: &mut Reader<'a>,
+        fo: u8,
+        smsc: Option<Address>,
+    ) -> Result<Self, PduError> {
+        let sender = address::read_address(r)?;
+        let pid = r.u8("TP-PID")?;
+        let dcs = r.u8("TP-DCS")?;
+        let timestamp = time::read_scts(r, "TP-SCTS")?;
+        let (class, user_data) = read_user_data(r, fo, dcs)?;
+        Ok(DeliverView {
+            smsc,
+            sender,
+            timestamp,
+            pid,
+            dcs,
+            class,
+            more_messages: fo & FO_MMS == 0,
+            status_report_indication: fo & FO_SRI != 0,
+            reply_path: fo & FO_RP != 0,
+            user_data,
+        })
     }
 }
 

@@ -29,7 +29,7 @@ use chrono::{DateTime, FixedOffset};
 pub use address::{write_alphanumeric, Address, TON_ALPHANUMERIC};
 pub use deliver::DeliverView;
 pub use json::to_json;
-pub use report::StatusReportView;
+pub use report::StatusReport;
 pub use split::{plan, Plan, MAX_PARTS};
 pub use submit::SubmitView;
 pub use time::Validity;
@@ -107,19 +107,6 @@ pub struct Submit {
     pub pid: u8,
 }
 
-/// An SMS-STATUS-REPORT, owned: the fields of [`StatusReportView`] (which says what each
-/// holds) with the addresses as strings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StatusReport {
-    pub smsc: Option<String>,
-    pub message_ref: u8,
-    pub recipient: String,
-    pub timestamp: DateTime<FixedOffset>,
-    pub discharge_time: DateTime<FixedOffset>,
-    /// TP-ST: 0x00..0x1F delivered/completed, 0x20.. temporary, 0x40.. permanent, 0x60.. temporary-stopped.
-    pub status: u8,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pdu {
     Deliver(Deliver),
@@ -132,7 +119,7 @@ pub enum Pdu {
 pub enum PduView<'a> {
     Deliver(DeliverView<'a>),
     Submit(SubmitView<'a>),
-    StatusReport(StatusReportView),
+    StatusReport(StatusReport),
 }
 
 impl PduView<'_> {
@@ -141,7 +128,7 @@ impl PduView<'_> {
         match self {
             PduView::Deliver(d) => Pdu::Deliver(d.to_deliver()),
             PduView::Submit(s) => Pdu::Submit(s.to_submit()),
-            PduView::StatusReport(s) => Pdu::StatusReport(s.to_status_report()),
+            PduView::StatusReport(s) => Pdu::StatusReport(*s),
         }
     }
 }
@@ -245,7 +232,7 @@ pub fn decode_view(bytes: &[u8], has_smsc: bool) -> Result<PduView<'_>, PduError
     let fo = r.u8("first octet")?;
     // TP-MTI as seen by the phone side: what a modem hands us from +CMGR/+CMGL/+CMT/+CDS.
     match fo & 0x03 {
-        0 => deliver::read(&mut r, fo, smsc).map(PduView::Deliver),
+        0 => DeliverView::read(&mut r, fo, smsc).map(PduView::Deliver),
         1 => submit::read(&mut r, fo, smsc).map(PduView::Submit),
         2 => report::read(&mut r, fo, smsc).map(PduView::StatusReport),
         _ => Err(PduError::Invalid("TP-MTI 3 is reserved")),
@@ -282,16 +269,7 @@ pub fn encode_deliver(
     deliver::encode(sender, text, scts, concat_ref)
 }
 
-/// Encodes an SMS-STATUS-REPORT (full PDU hex with SMSC field "00").
-pub fn encode_status_report(
-    message_ref: u8,
-    recipient: &str,
-    scts: DateTime<FixedOffset>,
-    discharge: DateTime<FixedOffset>,
-    status: u8,
-) -> String {
-    report::encode(message_ref, recipient, scts, discharge, status)
-}
+pub use report::encode as encode_status_report;
 
 /// The AT+CMGS / +CMGR length of a hex PDU that starts with an SMSC field: the octets after
 /// that field.
@@ -340,6 +318,12 @@ fn flush_units(units: &mut Vec<u16>, out: &mut String) {
     );
 }
 
+/// First-octet bits with one meaning in every message type (TS 23.040 9.2.3): a user data
+/// header is present; a reply path is set. The other bits mean different things per type
+/// and live with their type.
+const FO_UDHI: u8 = 0x40;
+const FO_RP: u8 = 0x80;
+
 /// TP-UDL and TP-UD, the tail every TPDU with text shares: the alphabet and class come from
 /// the TP-DCS read before, the header's presence from TP-UDHI (bit 6 of the first octet).
 fn read_user_data<'a>(
@@ -349,7 +333,7 @@ fn read_user_data<'a>(
 ) -> Result<(Option<u8>, UserData<'a>), PduError> {
     let udl = r.u8("TP-UDL")?;
     let (encoding, class) = dcs_info(dcs);
-    let udhi = fo & 0x40 != 0;
+    let udhi = fo & FO_UDHI != 0;
     Ok((class, UserData::parse(r.rest(), udl, udhi, encoding)?))
 }
 

@@ -1,12 +1,13 @@
 //! SMS-STATUS-REPORT (TS 23.040 9.2.2.3): FO, TP-MR, TP-RA, TP-SCTS, TP-DT, TP-ST and
 //! optional parameters we do not need (TP-PI, PID, DCS, UD), which are ignored.
 
-use super::{address, time, Address, PduError, Reader, StatusReport};
+use super::{address, time, Address, PduError, Reader};
 use chrono::{DateTime, FixedOffset};
 
-/// An SMS-STATUS-REPORT with its addresses inline.
+/// An SMS-STATUS-REPORT: nothing in it borrows from the PDU (addresses are inline), so the
+/// view and the owned form are this one type.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StatusReportView {
+pub struct StatusReport {
     /// The SMSC address in front of the TPDU (absent when the modem leaves it out).
     pub smsc: Option<Address>,
     /// TP-MR of the SUBMIT this report is about.
@@ -17,7 +18,7 @@ pub struct StatusReportView {
     pub timestamp: DateTime<FixedOffset>,
     /// TP-DT: when it was delivered, or the status last changed.
     pub discharge_time: DateTime<FixedOffset>,
-    /// TP-ST (see [`StatusReport::status`](super::StatusReport)).
+    /// TP-ST: 0x00..0x1F delivered/completed, 0x20.. temporary, 0x40.. permanent, 0x60.. temporary-stopped.
     pub status: u8,
     /// TP-SRQ: the report answers an SMS-COMMAND rather than a SUBMIT.
     pub srq: bool,
@@ -27,13 +28,13 @@ pub(super) fn read(
     r: &mut Reader<'_>,
     fo: u8,
     smsc: Option<Address>,
-) -> Result<StatusReportView, PduError> {
+) -> Result<StatusReport, PduError> {
     let message_ref = r.u8("TP-MR")?;
     let recipient = address::read_address(r)?;
     let timestamp = time::read_scts(r, "TP-SCTS")?;
     let discharge_time = time::read_scts(r, "TP-DT")?;
     let status = r.u8("TP-ST")?;
-    Ok(StatusReportView {
+    Ok(StatusReport {
         smsc,
         message_ref,
         recipient,
@@ -44,20 +45,8 @@ pub(super) fn read(
     })
 }
 
-impl StatusReportView {
-    pub fn to_status_report(&self) -> StatusReport {
-        StatusReport {
-            smsc: self.smsc.map(|a| a.to_string()),
-            message_ref: self.message_ref,
-            recipient: self.recipient.to_string(),
-            timestamp: self.timestamp,
-            discharge_time: self.discharge_time,
-            status: self.status,
-        }
-    }
-}
-
-pub(super) fn encode(
+/// Encodes an SMS-STATUS-REPORT (full PDU hex with SMSC field "00").
+pub fn encode(
     message_ref: u8,
     recipient: &str,
     scts: DateTime<FixedOffset>,

@@ -3,14 +3,12 @@
 
 use super::{
     address, dcs_for, owned_text, push_user_data, read_user_data, split, time, udh, Address,
-    EncodedPart, PduError, Reader, Submit, SubmitOptions, UserData, Validity,
+    EncodedPart, PduError, Reader, Submit, SubmitOptions, UserData, Validity, FO_RP, FO_UDHI,
 };
 
 const FO_MTI_SUBMIT: u8 = 0x01;
 const FO_RD: u8 = 0x04;
 const FO_SRR: u8 = 0x20;
-const FO_UDHI: u8 = 0x40;
-const FO_RP: u8 = 0x80;
 
 /// An SMS-SUBMIT borrowing its user data from the PDU.
 #[derive(Debug, Clone, Copy, PartialEq)]

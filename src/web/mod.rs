@@ -220,6 +220,37 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> warp::Rejection {
     )
 }
 
+/// warp's own rejections that carry nothing to quote, with the reason a client can act on.
+fn fixed_reason(err: &warp::Rejection) -> Option<(StatusCode, &'static str)> {
+    use warp::reject::{LengthRequired, MethodNotAllowed, PayloadTooLarge, UnsupportedMediaType};
+    let known = [
+        (
+            err.find::<MethodNotAllowed>().is_some(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this route",
+        ),
+        (
+            err.find::<PayloadTooLarge>().is_some(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+        ),
+        (
+            err.find::<LengthRequired>().is_some(),
+            StatusCode::LENGTH_REQUIRED,
+            "send a body with a Content-Length header",
+        ),
+        (
+            err.find::<UnsupportedMediaType>().is_some(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/json",
+        ),
+    ];
+    known
+        .into_iter()
+        .find(|(hit, _, _)| *hit)
+        .map(|(_, status, reason)| (status, reason))
+}
+
 async fn handle_rejection(err: warp::Rejection) -> Result<warp::reply::Response, Infallible> {
     if err.find::<NeedLogin>().is_some() {
         return Ok(warp::http::Response::builder()
@@ -239,26 +270,8 @@ async fn handle_rejection(err: warp::Rejection) -> Result<warp::reply::Response,
         (StatusCode::BAD_REQUEST, format!("bad query string: {e}"))
     } else if let Some(e) = err.find::<warp::filters::body::BodyDeserializeError>() {
         (StatusCode::BAD_REQUEST, format!("bad request body: {e}"))
-    } else if err.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed on this route".to_string(),
-        )
-    } else if err.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request body too large".to_string(),
-        )
-    } else if err.find::<warp::reject::LengthRequired>().is_some() {
-        (
-            StatusCode::LENGTH_REQUIRED,
-            "send a body with a Content-Length header".to_string(),
-        )
-    } else if err.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send application/json".to_string(),
-        )
+    } else if let Some((status, reason)) = fixed_reason(&err) {
+        (status, reason.to_string())
     } else if let Some(e) = err.find::<warp::reject::MissingHeader>() {
         (StatusCode::BAD_REQUEST, e.to_string())
     } else if let Some(e) = err.find::<warp::reject::InvalidHeader>() {

@@ -136,18 +136,25 @@ mod tests {
 
     #[test]
     fn names_by_language() {
-        assert_eq!(step_name(Lang::Zh, "supervision"), "纪委监督");
-        assert_eq!(step_name(Lang::En, "supervision"), "supervision");
-        assert_eq!(step_name(Lang::Zh, "odd"), "odd");
-        assert_eq!(colour_name(Lang::Zh, "red"), "红");
-        assert_eq!(colour_name(Lang::En, "red"), "red");
-        assert_eq!(kind_name(Lang::Zh, "filed"), "登记");
-        assert_eq!(kind_name(Lang::Zh, "routed"), "分派");
-        assert_eq!(kind_name(Lang::En, "filed"), "filed");
-        assert_eq!(kind_name(Lang::Zh, "brand_new_kind"), "brand_new_kind");
-        assert_eq!(status_name(Lang::Zh, "resolved"), "已办结");
-        assert_eq!(channel_name(Lang::Zh, "sms"), "短信");
-        assert_eq!(modem_state_name(Lang::Zh, "ready"), "正常");
+        type Name = fn(Lang, &str) -> String;
+        // English shows the stored word; an unknown word shows as itself in either language.
+        let cases: [(Name, Lang, &str, &str); 12] = [
+            (step_name, Lang::Zh, "supervision", "纪委监督"),
+            (step_name, Lang::En, "supervision", "supervision"),
+            (step_name, Lang::Zh, "odd", "odd"),
+            (colour_name, Lang::Zh, "red", "红"),
+            (colour_name, Lang::En, "red", "red"),
+            (kind_name, Lang::Zh, "filed", "登记"),
+            (kind_name, Lang::Zh, "routed", "分派"),
+            (kind_name, Lang::En, "filed", "filed"),
+            (kind_name, Lang::Zh, "brand_new_kind", "brand_new_kind"),
+            (status_name, Lang::Zh, "resolved", "已办结"),
+            (channel_name, Lang::Zh, "sms", "短信"),
+            (modem_state_name, Lang::Zh, "ready", "正常"),
+        ];
+        for (name, lang, word, want) in cases {
+            assert_eq!(name(lang, word), want, "{word}");
+        }
     }
 
     #[test]
