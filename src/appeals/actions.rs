@@ -159,6 +159,21 @@ pub enum Action {
     Regrade { colour: Colour },
     /// Back to work after resolution (admins; a bad rating does this by itself).
     Reopen { text: String },
+    /// 催办: `minutes` before the limit, its cadre (or, unassigned, the town office) is reminded.
+    /// The scheduler's alone.
+    Remind { limit: Limit, minutes: i64 },
+    /// 超时: the limit passed; the town office and the discipline inspector are told. The
+    /// scheduler's alone.
+    Overdue { limit: Limit },
+}
+
+/// The two time limits of an appeal, which its colour sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// To accept it (响应).
+    Respond,
+    /// To resolve it (办结).
+    Resolve,
 }
 
 impl Action {
@@ -172,6 +187,8 @@ impl Action {
             Action::Escalate => "escalate",
             Action::Regrade { .. } => "regrade",
             Action::Reopen { .. } => "reopen",
+            Action::Remind { .. } => "remind",
+            Action::Overdue { .. } => "overdue",
         }
     }
 }

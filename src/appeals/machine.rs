@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::actions::{Action, Actor, ActorKind, Ctx};
+use super::actions::{Action, Actor, ActorKind, Ctx, Limit};
 use super::messages as msg;
 use super::record::Appeal;
 use crate::directory::{Cadre, CadreRole};
@@ -233,7 +233,11 @@ pub enum Refusal {
 /// village.
 pub fn check_allowed(ctx: &Ctx, actor: &Actor, a: &Appeal, action: &Action) -> Result<(), String> {
     let c = match &actor.kind {
-        ActorKind::Admin | ActorKind::System => return Ok(()),
+        ActorKind::System => return Ok(()),
+        _ if matches!(action, Action::Remind { .. } | Action::Overdue { .. }) => {
+            return Err("催办和超时上报由系统按时限进行".into());
+        }
+        ActorKind::Admin => return Ok(()),
         ActorKind::Cadre(c) => c,
     };
     if matches!(action, Action::Regrade { .. }) {
@@ -473,6 +477,74 @@ pub fn decide(
             }
             t.summary = format!("诉求{}已上报{}。", a.number, names.join("、"));
         }
+        Action::Remind { limit, minutes } => {
+            let (step, body) = match limit {
+                Limit::Respond => (
+                    Step::Collection,
+                    msg::respond_reminder(&a.number, a.colour, (*minutes).max(1)),
+                ),
+                Limit::Resolve => (
+                    Step::Negotiation,
+                    msg::resolve_reminder(&a.number, a.colour, (*minutes).max(1)),
+                ),
+            };
+            // Unassigned, nobody else can act on it: the town office is reminded instead.
+            let to: Vec<String> = match &a.cadre {
+                Some(c) => vec![c.clone()],
+                None => ctx
+                    .directory
+                    .town_cadres(a.village.as_deref(), CadreRole::TownOffice)
+                    .into_iter()
+                    .map(|t| t.phone.clone())
+                    .collect(),
+            };
+            for p in &to {
+                t.texts.push(cadre(p, "reminder", body.clone(), red));
+            }
+            t.events.push(event(step, "reminder", body));
+            t.summary = format!("已催办诉求{}。", a.number);
+        }
+        Action::Overdue { limit } => {
+            let what = match limit {
+                Limit::Respond => "响应",
+                Limit::Resolve => "办结",
+            };
+            let cadre_name = a.cadre_name.as_deref().unwrap_or("未分派");
+            let towns = ctx
+                .directory
+                .town_cadres(a.village.as_deref(), CadreRole::TownOffice);
+            let inspectors = ctx
+                .directory
+                .town_cadres(a.village.as_deref(), CadreRole::Inspector);
+            let to_town = msg::overdue_to_town(&a.number, a.colour, &village, what, cadre_name);
+            for town in &towns {
+                t.texts
+                    .push(cadre(&town.phone, "escalation", to_town.clone(), red));
+            }
+            let to_inspector = msg::overdue_to_inspector(&a.number, &village, what, cadre_name);
+            for i in &inspectors {
+                t.texts
+                    .push(cadre(&i.phone, "supervision", to_inspector.clone(), red));
+            }
+            let names: Vec<&str> = towns
+                .iter()
+                .chain(inspectors.iter())
+                .map(|c| c.name.as_str())
+                .collect();
+            // Recorded even when the directory has nobody to tell: the record is the point.
+            let told = if names.is_empty() {
+                "（名录中无镇政府/纪委号码）".to_string()
+            } else {
+                names.join("、")
+            };
+            t.change = Change::Escalate;
+            t.events.push(event(
+                Step::Supervision,
+                "overdue_escalated",
+                format!("超过{what}时限（{cadre_name}），已通知{told}"),
+            ));
+            t.summary = format!("诉求{}超过{what}时限，已上报。", a.number);
+        }
         Action::Regrade { colour: c } => {
             let c = *c;
             // From when the first alert could go under the new colour, as at filing.
@@ -637,6 +709,13 @@ town = "一镇"
             Action::Reopen {
                 text: "没修好".into(),
             },
+            Action::Remind {
+                limit: Limit::Respond,
+                minutes: 30,
+            },
+            Action::Overdue {
+                limit: Limit::Resolve,
+            },
         ]
     }
 
@@ -645,6 +724,8 @@ town = "一镇"
         let open = status.is_open();
         // Who first.
         match (actor, action) {
+            ("system", _) => {}
+            (_, Action::Remind { .. } | Action::Overdue { .. }) => return Err("not allowed"),
             (_, Action::Regrade { .. }) => {}
             ("inspector", Action::Note { .. }) => {}
             ("inspector", _) => return Err("not allowed"),
@@ -709,7 +790,7 @@ town = "一镇"
                 }
             }
         }
-        assert_eq!(checked, 5 * 5 * 8);
+        assert_eq!(checked, 5 * 5 * 10);
     }
 
     #[test]

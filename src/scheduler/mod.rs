@@ -15,12 +15,13 @@ use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use tokio_util::sync::CancellationToken;
 
-use crate::appeals::actions::{load_for_update, Actor, Ctx, Writer};
+use crate::appeals::actions::{load_for_update, write, Action, Actor, Ctx, Limit, Writer};
+use crate::appeals::machine::decide;
 use crate::appeals::{messages as msg, Step};
 use crate::appeals::{Appeal, Status};
 use crate::clock::Clock;
 use crate::config::{Config, SchedulerSettings};
-use crate::directory::{CadreRole, DirectoryHandle};
+use crate::directory::DirectoryHandle;
 use crate::grade::Colour;
 use crate::store::leader::Leader;
 use crate::store::{from_millis, Result, Store};
@@ -328,91 +329,37 @@ impl Scheduler {
             tx.rollback().await?;
             return Ok(false);
         }
-        let dir = ctx.directory.clone();
-        let system = Actor::system();
-        let mut w = Writer::new(store, ctx, &a, &system, now);
-        let red = a.colour == Colour::Red;
         let minutes = (deadline - now.timestamp_millis()).max(0) / 60_000;
-        let cadre_name = a.cadre_name.clone().unwrap_or_else(|| "未分派".into());
-        let village = ctx.village_name(a.village.as_deref());
-        let towns: Vec<_> = dir
-            .town_cadres(a.village.as_deref(), CadreRole::TownOffice)
-            .into_iter()
-            .cloned()
-            .collect();
-        match kind {
-            DueKind::RemindRespond | DueKind::RemindResolve => {
-                let text = if kind == DueKind::RemindRespond {
-                    msg::respond_reminder(&a.number, a.colour, minutes.max(1))
-                } else {
-                    msg::resolve_reminder(&a.number, a.colour, minutes.max(1))
-                };
-                let to: Vec<String> = match &a.cadre {
-                    Some(c) => vec![c.clone()],
-                    None => towns.iter().map(|t| t.phone.clone()).collect(),
-                };
-                for p in &to {
-                    w.cadre(&mut tx, p, "reminder", &text, red).await?;
-                }
-                let step = if kind == DueKind::RemindRespond {
-                    Step::Collection
-                } else {
-                    Step::Negotiation
-                };
-                w.event(&mut tx, step, "reminder", &text).await?;
+        let action = match kind {
+            DueKind::RemindRespond => Action::Remind {
+                limit: Limit::Respond,
+                minutes,
+            },
+            DueKind::RemindResolve => Action::Remind {
+                limit: Limit::Resolve,
+                minutes,
+            },
+            DueKind::EscalateRespond => Action::Overdue {
+                limit: Limit::Respond,
+            },
+            DueKind::EscalateResolve => Action::Overdue {
+                limit: Limit::Resolve,
+            },
+        };
+        let system = Actor::system();
+        // The gateway may do either to an open appeal, and `due` just said it is open: a
+        // refusal here is a rule changed under us, logged and left for the next tick.
+        let t = match decide(&a, &system, &action, ctx, now) {
+            Ok(t) => t,
+            Err(r) => {
+                tracing::error!(number = %a.number, ?r, "deadline work refused");
+                tx.rollback().await?;
+                return Ok(false);
             }
-            DueKind::EscalateRespond | DueKind::EscalateResolve => {
-                let what = if kind == DueKind::EscalateRespond {
-                    "响应"
-                } else {
-                    "办结"
-                };
-                let to_town =
-                    msg::overdue_to_town(&a.number, a.colour, &village, what, &cadre_name);
-                for t in &towns {
-                    w.cadre(&mut tx, &t.phone, "escalation", &to_town, red)
-                        .await?;
-                }
-                let to_inspector =
-                    msg::overdue_to_inspector(&a.number, &village, what, &cadre_name);
-                let inspectors: Vec<_> = dir
-                    .town_cadres(a.village.as_deref(), CadreRole::Inspector)
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                for i in &inspectors {
-                    w.cadre(&mut tx, &i.phone, "supervision", &to_inspector, red)
-                        .await?;
-                }
-                sqlx::query(
-                    &store.sql("UPDATE appeals SET escalated_at = ?, updated_at = ? WHERE id = ?"),
-                )
-                .bind(now.timestamp_millis())
-                .bind(now.timestamp_millis())
-                .bind(a.id)
-                .execute(&mut *tx)
-                .await?;
-                let names: Vec<&str> = towns
-                    .iter()
-                    .chain(inspectors.iter())
-                    .map(|c| c.name.as_str())
-                    .collect();
-                w.event(
-                    &mut tx,
-                    Step::Supervision,
-                    "overdue_escalated",
-                    &format!(
-                        "超过{what}时限（{cadre_name}），已通知{}",
-                        if names.is_empty() {
-                            "（名录中无镇政府/纪委号码）".to_string()
-                        } else {
-                            names.join("、")
-                        }
-                    ),
-                )
-                .await?;
-                tracing::warn!(number = %a.number, what, "deadline passed; escalated");
-            }
+        };
+        write(store, &mut tx, ctx, &a, &system, &t, now).await?;
+        if matches!(action, Action::Overdue { .. }) {
+            tracing::warn!(number = %a.number, summary = %t.summary, "deadline passed; escalated");
         }
         tx.commit().await?;
         Ok(true)
