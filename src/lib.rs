@@ -18,6 +18,7 @@
 pub mod appeals;
 pub mod at;
 pub mod backoff;
+pub mod calls;
 pub mod clock;
 pub mod config;
 pub mod daemon;

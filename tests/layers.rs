@@ -20,7 +20,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage", &["store"]),
     (
         "domain",
-        &["directory", "intake", "outbox", "appeals", "inbox"],
+        &["directory", "intake", "outbox", "appeals", "inbox", "calls"],
     ),
     (
         "I/O tasks",

@@ -13,6 +13,14 @@ use crate::grade::{Colour, Colours, Rule};
 use crate::outbox::{enqueue, NewSms};
 use crate::store::{from_millis, Result, Store};
 
+/// The category of an appeal filed from a missed call.
+pub const CALLBACK_CATEGORY: &str = "来电登记";
+/// The text of such an appeal.
+pub const CALLBACK_TEXT: &str = "来电登记：村民来电未留言，请回电";
+
+/// Added to the acknowledgement of an appeal filed from a missed call.
+pub const CALLBACK_PROMISE: &str = "村干部将尽快回电。";
+
 /// What filing needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct FilingPolicy {
@@ -61,6 +69,9 @@ pub struct TextIn<'a> {
     /// Normalised.
     pub text: &'a str,
     pub received_at: DateTime<Utc>,
+    /// How it reached us, as the filing event records it: "sms", "api", "voice" (a missed
+    /// call filed for a callback).
+    pub channel: &'static str,
 }
 
 /// A text about to become an appeal.
@@ -136,19 +147,24 @@ pub async fn file_appeal(
             appeal_id: Some(id),
             at: now,
             actor: m.phone,
-            channel: "sms",
+            channel: m.channel,
             step: Step::Collection.as_str(),
             kind: "filed",
             text: m.text,
         },
     )
     .await?;
+    let mut ack = policy.render_ack(&number);
+    if m.channel == "voice" {
+        // A caller expects to be called, not texted: the text says someone will.
+        ack.push_str(CALLBACK_PROMISE);
+    }
     enqueue(
         store,
         tx,
         NewSms {
             recipient: m.phone,
-            text: &policy.render_ack(&number),
+            text: &ack,
             kind: "ack",
             appeal_id: Some(id),
             modem: Some(m.modem),

@@ -36,6 +36,19 @@ pub fn alert(kind: &str, f: &AlertFacts<'_>) -> String {
     )
 }
 
+/// 【回电·黄】20220713002 双红村 13812345678 来电未留言，请回电。回复JS20220713002受理
+///
+/// The one alert with the whole number: calling back is the job.
+pub fn callback_alert(f: &AlertFacts<'_>, phone: &str) -> String {
+    format!(
+        "【回电·{}】{} {} {phone} 来电未留言，请回电。回复JS{}受理",
+        f.colour.chinese(),
+        f.number,
+        f.village,
+        f.number
+    )
+}
+
 /// A preview ends with "…" or gets a full stop, so the command hint after it reads apart.
 fn with_stop(p: &str) -> String {
     if p.ends_with('…') || p.ends_with(['。', '！', '？', '.', '!', '?']) {

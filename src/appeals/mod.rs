@@ -15,7 +15,9 @@ pub mod routing;
 pub mod survey;
 
 pub use events::{append_event, verify_chain, ChainBreak, NewEvent};
-pub use filing::{file_appeal, Filed, FilingPolicy, NewAppeal, TextIn};
+pub use filing::{
+    file_appeal, Filed, FilingPolicy, NewAppeal, TextIn, CALLBACK_CATEGORY, CALLBACK_TEXT,
+};
 pub use machine::{Status, Step};
 pub use number::{format_number, local_day};
 pub use query::{get_appeal, list_appeals, AppealFilter};

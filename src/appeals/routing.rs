@@ -306,8 +306,12 @@ async fn route_new(
             .bind(a.id)
             .execute(&mut **tx)
             .await?;
-        w.cadre(tx, &c.phone, "alert", &msg::alert("新诉求", &facts), red)
-            .await?;
+        let alert = if a.category == super::CALLBACK_CATEGORY {
+            msg::callback_alert(&facts, &a.phone)
+        } else {
+            msg::alert("新诉求", &facts)
+        };
+        w.cadre(tx, &c.phone, "alert", &alert, red).await?;
         told.push(c.name.clone());
     }
     if red {

@@ -7,10 +7,11 @@
 //!
 //! Layout: `framer` (bytes -> lines -> frames, the per-command state), `result` (final
 //! result codes, verbose error texts), `urc` (which lines are unsolicited and their typed
-//! forms), `command` (what a command line tells us about its response), `errors`
+//! forms), `call` (what the call lines of each vendor say), `command` (what a command line tells us about its response), `errors`
 //! (+CMS/+CME codes, their meaning and retry class). The decisions are explained where
 //! they are made; at-modem.md sections 1, 6 and 7 are the background.
 
+pub mod call;
 mod command;
 mod errors;
 mod framer;

@@ -14,7 +14,7 @@ use super::validate::{self, Problem};
 use super::{
     Account, ApiConfig, AuditConfig, AuditKeySource, Config, ConfigError, ConfigErrors,
     DatabaseConfig, IntakeConfig, ModemConfig, ModemTimings, OutboxConfig, SchedulerSettings,
-    Templates, WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
+    Templates, VoiceConfig, WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
 };
 use crate::grade::{ColourLimits, Colours, Rule};
 
@@ -35,6 +35,7 @@ const TOP: &[&str] = &[
     "webhook",
     "scheduler",
     "audit",
+    "voice",
 ];
 /// Top-level keys that hold plain values: written after a [section] header they land
 /// inside that section, the most common TOML slip.
@@ -52,6 +53,7 @@ const MODEM: &[&str] = &[
     "health_interval_secs",
     "send_per_minute",
     "init_timeout_secs",
+    "voice",
 ];
 const WEB: &[&str] = &["listen", "account"];
 const ACCOUNT: &[&str] = &["name", "role", "password_hash"];
@@ -80,6 +82,12 @@ const SCHEDULER: &[&str] = &[
     "survey_reminder_hours",
 ];
 const AUDIT: &[&str] = &["key", "key_file", "head_file"];
+const VOICE: &[&str] = &[
+    "clip_wait_ms",
+    "hangup_confirm_secs",
+    "repeat_window_mins",
+    "callback_colour",
+];
 
 /// Every section and its keys; the example-file test checks each appears there.
 #[cfg(test)]
@@ -101,6 +109,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("webhook", WEBHOOK),
     ("scheduler", SCHEDULER),
     ("audit", AUDIT),
+    ("voice", VOICE),
 ];
 
 const ACK_PLACEHOLDERS: &[&str] = &["signature", "number"];
@@ -512,6 +521,8 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
     let scheduler = scheduler(cx, t);
     let t = cx_table(cx, root, "audit", &empty);
     let audit = audit(cx, t, source);
+    let t = cx_table(cx, root, "voice", &empty);
+    let voice = voice(cx, t);
 
     Some(Config {
         source: source.to_path_buf(),
@@ -531,6 +542,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
         webhooks,
         scheduler,
         audit,
+        voice,
     })
 }
 
@@ -546,6 +558,7 @@ fn cx_table<'a>(cx: &mut Cx, root: &'a Table, k: &str, empty: &'a Table) -> &'a 
         "colours" => COLOURS,
         "scheduler" => SCHEDULER,
         "audit" => AUDIT,
+        "voice" => VOICE,
         _ => API,
     };
     cx.unknown_keys(t, k, known);
@@ -716,6 +729,10 @@ fn modems(cx: &mut Cx, root: &Table) -> Vec<ModemConfig> {
             init: cx.secs(t, &p, "init_timeout_secs", d.init.as_secs()),
         };
         let send_per_minute = cx.count(t, &p, "send_per_minute", 10);
+        let voice = cx
+            .string(t, &p, "voice")
+            .and_then(|v| cx.check(&join(&p, "voice"), validate::voice_mode(&v)))
+            .unwrap_or_default();
         let (Some(name), Some(device)) = (name, device) else {
             continue;
         };
@@ -744,6 +761,7 @@ fn modems(cx: &mut Cx, root: &Table) -> Vec<ModemConfig> {
                 village,
                 timings,
                 send_per_minute,
+                voice,
             },
         ));
     }
@@ -804,6 +822,32 @@ fn intake(cx: &mut Cx, t: &Table) -> IntakeConfig {
         ),
         append_window: cx.secs(t, "intake", "append_window_secs", d.append_window.as_secs()),
         flood_per_hour: cx.count(t, "intake", "flood_per_hour", d.flood_per_hour),
+    }
+}
+
+fn voice(cx: &mut Cx, t: &Table) -> VoiceConfig {
+    let d = VoiceConfig::default();
+    let ms = u32::try_from(d.clip_wait.as_millis()).unwrap_or(u32::MAX);
+    VoiceConfig {
+        clip_wait: Duration::from_millis(u64::from(cx.count(t, "voice", "clip_wait_ms", ms))),
+        hangup_confirm: cx.secs(
+            t,
+            "voice",
+            "hangup_confirm_secs",
+            d.hangup_confirm.as_secs(),
+        ),
+        repeat_window: Duration::from_secs(
+            60 * u64::from(cx.count(
+                t,
+                "voice",
+                "repeat_window_mins",
+                (d.repeat_window.as_secs() / 60) as u32,
+            )),
+        ),
+        callback_colour: cx
+            .string(t, "voice", "callback_colour")
+            .and_then(|c| cx.check("voice.callback_colour", validate::colour(&c)))
+            .unwrap_or(d.callback_colour),
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Config {
     pub scheduler: SchedulerSettings,
     /// The audit chain's key and head file (`[audit]`).
     pub audit: AuditConfig,
+    /// `[voice]`: how calls are taken.
+    pub voice: VoiceConfig,
 }
 
 /// Where the audit chain's key and head live: outside the database, so write access to the
@@ -156,6 +158,60 @@ pub struct ModemConfig {
     pub timings: ModemTimings,
     /// Governor rate for sending on this modem.
     pub send_per_minute: u32,
+    /// What the modem does with a voice call (`voice`, default "callback").
+    pub voice: VoiceMode,
+}
+
+/// What a modem does with an incoming voice call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VoiceMode {
+    /// Reject it (never answer: the villager pays nothing), file a callback appeal
+    /// (来电登记) and text the caller its number.
+    #[default]
+    Callback,
+    /// Answer with a keypad menu where the modem has TTS and DTMF; this version takes such
+    /// calls as `Callback` (logged once), see README "Voice".
+    Ivr,
+    /// Leave calls alone: counted and logged, never rejected or filed.
+    Off,
+}
+
+impl VoiceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoiceMode::Callback => "callback",
+            VoiceMode::Ivr => "ivr",
+            VoiceMode::Off => "off",
+        }
+    }
+}
+
+/// `[voice]`: the timings of call handling and how a callback appeal is graded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceConfig {
+    /// After RING, how long to wait for `+CLIP` before asking `AT+CLCC` (`clip_wait_ms`,
+    /// default 2000: ofono waits 200 ms, a withheld caller sends none at all).
+    pub clip_wait: Duration,
+    /// How long a rejected call may take to be gone from `AT+CLCC` before the next hang-up
+    /// command is tried (`hangup_confirm_secs`, default 3).
+    pub hangup_confirm: Duration,
+    /// Calls from one number within this window make one appeal (`repeat_window_mins`,
+    /// default 10): a rejected caller hears busy and redials.
+    pub repeat_window: Duration,
+    /// The colour of a callback appeal (`callback_colour`, default "yellow": someone should
+    /// call back within the yellow response limit).
+    pub callback_colour: Colour,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            clip_wait: Duration::from_millis(2000),
+            hangup_confirm: Duration::from_secs(3),
+            repeat_window: Duration::from_secs(10 * 60),
+            callback_colour: Colour::Yellow,
+        }
+    }
 }
 
 /// How long a modem task waits and how often it looks; the one home of these defaults.
@@ -404,6 +460,7 @@ impl fmt::Debug for ModemConfig {
             .field("village", &self.village)
             .field("timings", &self.timings)
             .field("send_per_minute", &self.send_per_minute)
+            .field("voice", &self.voice)
             .finish()
     }
 }

@@ -237,6 +237,19 @@ pub(super) fn colour(s: &str) -> Result<Colour, Problem> {
     })
 }
 
+pub(super) fn voice_mode(s: &str) -> Result<super::VoiceMode, Problem> {
+    use super::VoiceMode;
+    [VoiceMode::Callback, VoiceMode::Ivr, VoiceMode::Off]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+        .ok_or_else(|| {
+            problem(
+                format!("unknown voice mode \"{s}\""),
+                "use \"callback\" (reject the call, file a callback appeal), \"ivr\" (a keypad menu where the modem can) or \"off\" (leave calls alone)",
+            )
+        })
+}
+
 pub(super) fn role(s: &str) -> Result<Role, Problem> {
     match s {
         "admin" => Ok(Role::Admin),

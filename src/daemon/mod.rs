@@ -91,6 +91,7 @@ pub fn modem_settings(m: &crate::config::ModemConfig) -> ModemSettings {
         pin: m.pin.clone(),
         smsc: m.smsc.clone(),
         timings: m.timings,
+        voice: m.voice,
         ..ModemSettings::new(&m.name, endpoint)
     }
 }
@@ -243,6 +244,7 @@ pub async fn run(
         let (handle, join) = modem::spawn(
             ModemSettings {
                 config_file: Some(config.source.clone()),
+                voice_timings: config.voice,
                 ..modem_settings(m)
             },
             ctx,
@@ -287,6 +289,16 @@ pub async fn run(
                 .map(|m| (m.name.clone(), m.village.clone()))
                 .collect(),
             concat_timeout: config.intake.concat_timeout,
+        },
+        calls: crate::calls::CallSettings {
+            modems: config
+                .modems
+                .iter()
+                .filter(|m| m.voice != crate::config::VoiceMode::Off)
+                .map(|m| (m.name.clone(), m.village.clone()))
+                .collect(),
+            repeat_window: config.voice.repeat_window,
+            colour: config.voice.callback_colour,
         },
         wake: inbox_wake.clone(),
         outbox_wake: outbox_wake.clone(),

@@ -1,4 +1,4 @@
-//! The intake worker: runs inbox passes when the modems commit something, and every few
+//! The intake worker: runs inbox passes (and files recorded calls) when the modems commit something, and every few
 //! seconds for parts whose wait is over. The database is the queue; the Notify only wakes it.
 
 use std::sync::Arc;
@@ -21,6 +21,7 @@ pub struct IntakeWorker {
     /// Read on every pass, so a SIGHUP reload applies to the next text.
     pub directory: DirectoryHandle,
     pub settings: ProcessSettings,
+    pub calls: crate::calls::CallSettings,
     pub wake: Arc<Notify>,
     pub outbox_wake: crate::wake::Wake,
     pub health: crate::store::health::Health,
@@ -32,15 +33,24 @@ impl IntakeWorker {
         let mut failing = Duration::ZERO;
         loop {
             let ctx = Ctx::new(&self.config, self.directory.current());
-            match process(&self.store, &self.settings, &ctx, self.clock.now()).await {
-                Ok(out) => {
+            let pass = async {
+                let texts = process(&self.store, &self.settings, &ctx, self.clock.now()).await?;
+                let calls =
+                    crate::calls::process(&self.store, &self.calls, &ctx, self.clock.now()).await?;
+                Ok::<_, crate::store::StoreError>((texts, calls.len()))
+            };
+            match pass.await {
+                Ok((out, calls)) => {
                     failing = Duration::ZERO;
                     self.health.report_ok();
-                    if out.handled > 0 {
+                    if out.handled > 0 || calls > 0 {
                         self.outbox_wake.notify();
                     }
-                    let busy =
-                        out.handled > 0 || out.parked_parts > 0 || out.bad > 0 || out.reports > 0;
+                    let busy = out.handled > 0
+                        || out.parked_parts > 0
+                        || out.bad > 0
+                        || out.reports > 0
+                        || calls > 0;
                     if busy {
                         // More may be waiting beyond this pass's batch.
                         continue;

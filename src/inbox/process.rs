@@ -587,6 +587,7 @@ async fn handle_text(
             modem_village: m.village,
             text: m.text,
             received_at: m.received_at,
+            channel: "sms",
         },
         now,
     )

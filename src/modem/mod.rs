@@ -4,9 +4,11 @@
 //!
 //! Receipt follows the safe order: +CMTI -> AT+CMGR (AT+CMGL=0 for a burst) -> commit the raw
 //! PDUs through the [`ReceiptSink`] the daemon gives -> AT+CMGD of the committed indexes, plus an AT+CMGL sweep at start and every few minutes. A database error leaves the
-//! message on the SIM for the next sweep. A vanished or silent port is reopened with capped
+//! message on the SIM for the next sweep. An incoming call is followed to its end (who calls,
+//! rejected with AT+CHUP/ATH/AT+QHUP unless voice is off) and handed to the same sink. A vanished or silent port is reopened with capped
 //! exponential backoff; nothing else in the daemon stops meanwhile.
 
+mod call;
 mod conn;
 pub mod parse;
 pub mod pin;
@@ -20,11 +22,13 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
+pub use call::{CallProgress, CallRecord, Ending};
 pub use conn::{CmdError, Conn};
 pub use port::{open, Endpoint, Port};
 
 use crate::clock::Clock;
 pub use crate::config::ModemTimings;
+use crate::config::{VoiceConfig, VoiceMode};
 use crate::pdu::EncodedPart;
 use crate::store::Store;
 
@@ -35,6 +39,10 @@ pub struct ModemSettings {
     pub pin: Option<String>,
     pub smsc: Option<String>,
     pub timings: ModemTimings,
+    /// What this modem does with a voice call.
+    pub voice: VoiceMode,
+    /// The `[voice]` timings (how long to wait for a caller's number, for a hang-up).
+    pub voice_timings: VoiceConfig,
     /// The config file `pin` comes from, named when the SIM refuses it.
     pub config_file: Option<std::path::PathBuf>,
 }
@@ -47,6 +55,8 @@ impl ModemSettings {
             pin: None,
             smsc: None,
             timings: ModemTimings::default(),
+            voice: VoiceMode::default(),
+            voice_timings: VoiceConfig::default(),
             config_file: None,
         }
     }
@@ -79,6 +89,7 @@ pub struct ModemStatus {
     pub received: u64,
     pub sent: u64,
     pub send_errors: u64,
+    /// Incoming voice calls seen (each call once, however often it rang).
     pub calls: u64,
     pub reconnects: u64,
 }
@@ -167,6 +178,15 @@ pub trait ReceiptSink: Send + Sync {
         pdus: &'a [&'a str],
         now: DateTime<Utc>,
     ) -> futures::future::BoxFuture<'a, Result<usize, ReceiptError>>;
+
+    /// Records a finished incoming call durably. A call leaves nothing on the SIM, so the
+    /// task keeps a call whose commit failed and tries again at the next sweep.
+    fn commit_call<'a>(
+        &'a self,
+        modem: &'a str,
+        call: &'a CallRecord,
+        now: DateTime<Utc>,
+    ) -> futures::future::BoxFuture<'a, Result<(), ReceiptError>>;
 }
 
 /// What a modem task shares with the rest of the daemon.

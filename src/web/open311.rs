@@ -657,6 +657,7 @@ async fn post_request(
                     modem_village: None,
                     text,
                     received_at: now,
+                    channel: "api",
                 },
                 village: village.as_deref(),
                 now,

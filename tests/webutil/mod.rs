@@ -248,6 +248,7 @@ impl Server {
                     modem_village: Some("shuanghong"),
                     text,
                     received_at: now,
+                    channel: "sms",
                 },
                 village: Some("shuanghong"),
                 now,
