@@ -5,6 +5,7 @@
 //! cadre alerted to call back; withheld numbers are recorded, not filed.
 
 mod common;
+mod webutil;
 
 use std::time::Duration;
 
@@ -27,10 +28,17 @@ async fn sim_with(opts: SimOptions) -> SimModem {
     .expect("simulated modem")
 }
 
-async fn daemon(db: &TestDb, sim: &SimModem, extra: &str) -> (InProcess, Store) {
-    let toml = format!("{}\n{extra}", config_with_directory(db, sim));
+/// The daemon on `db` and `sim`, its API on a free port with the test token.
+async fn daemon(db: &TestDb, sim: &SimModem, extra: &str) -> (InProcess, Store, webutil::Http) {
+    let port = free_port();
+    let toml = format!(
+        "{}\n[api]\ntokens = [\"{}\"]\n{extra}",
+        config_with_directory(db, sim).replace("127.0.0.1:0", &format!("127.0.0.1:{port}")),
+        webutil::TOKEN
+    );
     let d = InProcess::start(parse_config(&toml), Clock::System);
-    (d, db.store().await)
+    let http = webutil::Http::new(format!("http://127.0.0.1:{port}"));
+    (d, db.store().await, http)
 }
 
 /// (state, phone, appeal number) of every call, oldest first.
@@ -71,7 +79,7 @@ fn never_answered(sim: &SimModem) {
 async fn missed_call_files_one_callback_appeal(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = sim_with(SimOptions::default()).await;
-    let (d, store) = daemon(&db, &sim, "").await;
+    let (d, store, http) = daemon(&db, &sim, "").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     sim.ring(VILLAGER);
     wait_calls(&store, 1, 30).await;
@@ -135,6 +143,22 @@ async fn missed_call_files_one_callback_appeal(backend: Backend) {
     )
     .await;
     assert_eq!(n, 2);
+    // The API: today's calls on m1, the latest first with its appeal.
+    let r = http.get_token("/api/v1/calls?limit=5").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(j["today"]["m1"]["total"], 2, "{j}");
+    assert_eq!(j["today"]["m1"]["callback"], 1, "{j}");
+    assert_eq!(j["today"]["m1"]["repeat"], 1, "{j}");
+    assert_eq!(j["calls"][0]["state"], "repeat", "{j}");
+    assert_eq!(j["calls"][1]["appeal"], a.number.as_str(), "{j}");
+    assert_eq!(
+        j["calls"][1]["phone"], VILLAGER,
+        "an API token sees whole numbers"
+    );
+    let stats = http.get_token("/api/v1/stats").await.json();
+    assert_eq!(stats["calls_today"]["m1"]["total"], 2, "{stats}");
+    assert_eq!(http.get_token("/api/v1/calls?limit=0").await.status, 400);
     d.stop().await;
 }
 both_backends!(missed_call, missed_call_files_one_callback_appeal);
@@ -142,7 +166,7 @@ both_backends!(missed_call, missed_call_files_one_callback_appeal);
 async fn withheld_caller_is_recorded_not_filed(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = sim_with(SimOptions::default()).await;
-    let (d, store) = daemon(&db, &sim, "").await;
+    let (d, store, _) = daemon(&db, &sim, "").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     sim.ring("");
     wait_calls(&store, 1, 30).await;
@@ -157,7 +181,7 @@ both_backends!(withheld, withheld_caller_is_recorded_not_filed);
 async fn a_call_among_twenty_texts(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = sim_with(SimOptions::default()).await;
-    let (d, store) = daemon(&db, &sim, "").await;
+    let (d, store, _) = daemon(&db, &sim, "").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut expected = Vec::new();
     for i in 0..20 {

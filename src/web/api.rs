@@ -101,6 +101,12 @@ pub fn routes(
         .and(warp::query::<EventsQuery>())
         .and(with_web(w.clone()))
         .and_then(events_handler);
+    let calls = warp::path!("api" / "v1" / "calls")
+        .and(warp::get())
+        .and(api_principal(w.clone()))
+        .and(warp::query::<EventsQuery>())
+        .and(with_web(w.clone()))
+        .and_then(calls_handler);
     let messages = warp::path!("api" / "v1" / "messages")
         .and(warp::post())
         .and(api_principal(w.clone()))
@@ -114,6 +120,7 @@ pub fn routes(
         .or(modems)
         .or(stats)
         .or(events)
+        .or(calls)
         .or(messages)
 }
 
@@ -386,6 +393,8 @@ struct Stats {
     queues: dashboard::Queues,
     delivery_rate_24h: Option<f64>,
     modems: Vec<ModemBrief>,
+    /// Incoming calls since local midnight, per modem.
+    calls_today: std::collections::BTreeMap<String, crate::calls::query::CallCounts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -426,7 +435,11 @@ async fn stats_handler(_p: Principal, w: Web) -> Result<impl warp::Reply, warp::
         .await
         .map_err(internal)?;
     let queues = dashboard::queues(store, now_ms).await.map_err(internal)?;
+    let calls_today = crate::calls::query::counts_since(store, midnight)
+        .await
+        .map_err(internal)?;
     Ok(warp::reply::json(&Stats {
+        calls_today,
         appeals: AppealStats {
             total,
             by_status,
@@ -471,6 +484,50 @@ async fn events_handler(
         .map_err(internal)?;
     let events: Vec<EventJson> = rows.into_iter().map(|e| event_json(&p, tz, e)).collect();
     Ok(warp::reply::json(&serde_json::json!({ "events": events })))
+}
+
+/// `GET /api/v1/calls?limit=N`: today's calls per modem and the latest calls (phones masked
+/// for viewers, as everywhere).
+async fn calls_handler(
+    p: Principal,
+    q: EventsQuery,
+    w: Web,
+) -> Result<impl warp::Reply, warp::Rejection> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "limit must be between 1 and 200",
+        ));
+    }
+    let store = &w.shared.store;
+    let now = w.shared.clock.now();
+    let tz = w.shared.config.time_zone;
+    let midnight = dashboard::local_midnight_ms(now, tz);
+    let today = crate::calls::query::counts_since(store, midnight)
+        .await
+        .map_err(internal)?;
+    let rows = crate::calls::query::latest(store, limit)
+        .await
+        .map_err(internal)?;
+    let calls: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id,
+                "modem": c.modem,
+                "phone": c.phone.as_deref().map(|n| p.phone(n)),
+                "rang_at": local_rfc3339(c.rang_at, tz),
+                "mode": c.mode,
+                "ended": c.ended,
+                "state": c.state,
+                "appeal": c.appeal,
+            })
+        })
+        .collect();
+    Ok(warp::reply::json(
+        &serde_json::json!({ "today": today, "calls": calls }),
+    ))
 }
 
 /// An SMS body the queue accepts: up to ten parts of 67 UCS2 characters.

@@ -34,6 +34,7 @@ pub fn bars(n: u8) -> String {
 #[derive(Default)]
 pub struct Snapshot {
     pub per_modem: std::collections::BTreeMap<String, (i64, i64)>,
+    pub calls_today: std::collections::BTreeMap<String, crate::calls::query::CallCounts>,
     pub queues: dashboard::Queues,
     pub today: std::collections::BTreeMap<String, std::collections::BTreeMap<String, i64>>,
     pub overdue_total: i64,
@@ -50,6 +51,7 @@ async fn snapshot(w: &Web, now: chrono::DateTime<chrono::Utc>) -> crate::store::
     let (overdue_total, overdue) = dashboard::overdue(store, now_ms, 20).await?;
     Ok(Snapshot {
         per_modem: dashboard::per_modem_since(store, midnight).await?,
+        calls_today: crate::calls::query::counts_since(store, midnight).await?,
         queues: dashboard::queues(store, now_ms).await?,
         today: dashboard::today_by_colour_step(store, midnight).await?,
         overdue_total,
@@ -107,7 +109,7 @@ pub async fn page(
     };
     let mut b = String::new();
     database(&v, &w, &mut b);
-    modems(&v, &w, &snap.per_modem, &mut b);
+    modems(&v, &w, &snap, &mut b);
     queues(&v, &snap.queues, &mut b);
     today(&v, &snap.today, &mut b);
     overdue(&v, snap.overdue_total, &snap.overdue, &mut b);
@@ -202,25 +204,36 @@ fn database(v: &View, w: &Web, b: &mut String) {
     );
 }
 
-fn modems(
-    v: &View,
-    w: &Web,
-    per_modem: &std::collections::BTreeMap<String, (i64, i64)>,
-    b: &mut String,
-) {
+fn modems(v: &View, w: &Web, snap: &Snapshot, b: &mut String) {
     let t = |zh, en| v.t(zh, en);
     open_table(
         b,
         t("调制解调器", "Modems"),
         r#"id="modems""#,
-        t("名称|状态|信号|运营商|注册|SIM存储|最后联系|当前错误|#今日收/发", "Name|State|Signal|Operator|Registration|SIM storage|Last contact|Current error|#Today in/out"),
+        t("名称|状态|信号|运营商|注册|SIM存储|最后联系|当前错误|#今日收/发|#今日来电", "Name|State|Signal|Operator|Registration|SIM storage|Last contact|Current error|#Today in/out|#Calls today"),
     );
     if w.shared.modems.is_empty() {
-        empty_row(b, 9, t("未配置调制解调器", "No modems configured"));
+        empty_row(b, 10, t("未配置调制解调器", "No modems configured"));
     }
     for m in &w.shared.modems {
         let st = m.status();
-        let (tin, tout) = per_modem.get(&st.name).copied().unwrap_or((0, 0));
+        let (tin, tout) = snap.per_modem.get(&st.name).copied().unwrap_or((0, 0));
+        let calls = snap
+            .calls_today
+            .get(&st.name)
+            .map(|c| {
+                format!(
+                    "{} <span class=\"muted\">({}{} {}{} {}{})</span>",
+                    c.total,
+                    t("回电登记", "callback "),
+                    c.callback,
+                    t("重复", "repeat "),
+                    c.repeat,
+                    t("未显示号码", "withheld "),
+                    c.withheld
+                )
+            })
+            .unwrap_or_else(|| "0".into());
         let last = st
             .last_contact
             .map(|at| {
@@ -242,7 +255,7 @@ fn modems(
             .unwrap_or_else(|| "-".into());
         let _ = write!(
             b,
-            r#"<tr><td>{}</td><td>{}</td><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td>{sim}</td><td>{}</td><td class="err">{}</td><td class="num">{tin} / {tout}</td></tr>"#,
+            r#"<tr><td>{}</td><td>{}</td><td>{} <span class="muted">{}</span></td><td>{}</td><td>{}</td><td>{sim}</td><td>{}</td><td class="err">{}</td><td class="num">{tin} / {tout}</td><td class="num calls">{calls}</td></tr>"#,
             esc(&st.name),
             esc(&modem_state_name(v.lang, &st.state)),
             bars(st.bars),
