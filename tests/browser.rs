@@ -365,5 +365,24 @@ async fn demo_in_chromium() {
     })
     .await;
     assert!(t.contains("supervision") && t.contains("filed"), "{t}");
+
+    // Back to Chinese for the rest.
+    let lang = d.find("#lang").await.expect("language link");
+    d.click(&lang).await;
+    // The demo's villager who calls instead of texting: a call on the modem's row, and the
+    // callback appeal (来电登记) among the appeals.
+    let calls = until(90, "the demo's call on the status page", || async {
+        d.goto(&format!("{site}/")).await;
+        let cell = d.find("#modems td.calls").await?;
+        let t = d.text(&cell).await;
+        (!t.starts_with('0') && t.contains("回电登记")).then_some(t)
+    })
+    .await;
+    assert!(calls.contains("回电登记"), "{calls}");
+    until(30, "the callback appeal listed", || async {
+        let page = d.text(&d.find("#appeals").await?).await;
+        page.contains("来电登记").then_some(())
+    })
+    .await;
     d.call("DELETE", "", None).await;
 }

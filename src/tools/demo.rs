@@ -1,6 +1,6 @@
 //! `appeal-gateway demo` and `appeal-gateway simulate`: the daemon on a throw-away SQLite file
-//! with the built-in simulated modem, scripted villagers and cadres (who accept, resolve and
-//! rate by SMS), and a stand-alone simulator.
+//! with the built-in simulated modem, scripted villagers (one of whom calls instead of texting)
+//! and cadres (who accept, call back, resolve and rate by SMS), and a stand-alone simulator.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -42,6 +42,9 @@ const SCRIPT: &[(&str, &str)] = &[
     ),
     ("13500004444", "后山有房子裂缝，怕塌，请赶快来人看看"),
 ];
+
+/// A villager who cannot text and calls the village number instead.
+const CALLER: &str = "13600005555";
 
 pub async fn run(
     listen: Option<SocketAddr>,
@@ -115,6 +118,11 @@ async fn villagers(sim: SimModem, shutdown: CancellationToken) {
             sim.receive_sms(phone, text);
         }
         tracing::info!(phone = %mask_phone(phone), "villager texts: {text}");
+        if i % SCRIPT.len() == 2 {
+            // The gateway rejects the call (it costs the caller nothing) and files a callback.
+            sim.ring(CALLER);
+            tracing::info!(phone = %mask_phone(CALLER), "villager calls instead of texting");
+        }
         let pause = if i < SCRIPT.len() { 4 } else { 30 };
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -142,6 +150,14 @@ async fn phones(sim: SimModem, shutdown: CancellationToken) {
                     now + Duration::from_secs(10),
                     to.clone(),
                     format!("BJ{no} 已安排人处理，问题已经解决"),
+                ));
+            } else if text.starts_with("【回电") {
+                // The cadre calls the villager back, then records what was said.
+                later.push((now + Duration::from_secs(3), to.clone(), format!("JS{no}")));
+                later.push((
+                    now + Duration::from_secs(12),
+                    to.clone(),
+                    format!("BJ{no} 已回电，村民反映低保材料的事，已当面说明"),
                 ));
             } else if text.contains("请评价办理结果") {
                 // Villagers answer in words or with a full-width digit, as they do.
