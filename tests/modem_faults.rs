@@ -126,6 +126,7 @@ fn spawn(store: &Store, settings: ModemSettings) -> Task {
     let ctx = ModemContext {
         store: store.clone(),
         receipts: Arc::new(appeal_gateway::daemon::InboxReceipts(store.clone())),
+        desk: Arc::new(appeal_gateway::modem::ivr::NoDesk),
         clock: Clock::System,
         inbox_wake: Arc::new(tokio::sync::Notify::new()),
         shutdown: token.clone(),

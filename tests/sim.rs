@@ -402,7 +402,7 @@ async fn incoming_call_rings_with_caller_id() {
     c.init().await;
     c.cmd("AT+CLIP=1").await;
     s.ring("+8613500000005");
-    c.expect("\r\nRING\r\n\r\n+CLIP: \"+8613500000005\",145\r\n")
+    c.expect("\r\nRING\r\n\r\n+CLIP: \"+8613500000005\",145,,,,0\r\n")
         .await;
     c.expect("\r\nRING\r\n").await;
     // A +CLIP of the ring in flight may precede the answer; nothing rings afterwards.

@@ -10,12 +10,16 @@ CREATE TABLE calls (
     phone       TEXT,
     rang_at     BIGINT  NOT NULL,
     recorded_at BIGINT  NOT NULL,
-    -- callback (rejected, to be called back)
+    -- callback (rejected) | ivr (answered by the keypad menu)
     mode        TEXT    NOT NULL,
+    -- what the caller did in the menu (modem::ivr::MenuOutcome::code): 1, 0, 2:<number>, 3:<score>, hung-up:<menu>...
+    menu        TEXT,
+    -- 1 when someone should call back (every rejected call; a menu call the menu could not help)
+    callback    BIGINT  NOT NULL DEFAULT 1,
     -- caller (hung up first) | chup | ath | qhup (rejected by that command) | unconfirmed
     ended       TEXT    NOT NULL,
-    -- new -> filed (a callback appeal) | repeat (joined an open one) | withheld | screened
-    -- (a service number: recorded, never called back)
+    -- new -> filed (a callback appeal) | repeat (joined an open one) | served (the menu helped,
+    -- no callback) | withheld | screened (a service number: recorded, never called back)
     state       TEXT    NOT NULL DEFAULT 'new',
     appeal_id   BIGINT  REFERENCES appeals (id)
 );

@@ -107,7 +107,7 @@ pub async fn dispatch(
             Ok(Handled::OptedOut)
         }
         Intent::Rating(score) => {
-            let (rated, appeal, text) = answer(store, tx, ctx, m.phone, score, now).await?;
+            let (rated, appeal, text) = answer(store, tx, ctx, m.phone, score, "sms", now).await?;
             let text = if rated == Rated::NoSurvey {
                 log_refusal(store, tx, m, "没有待评价的诉求", now).await?;
                 msg::no_pending_survey(&sig)

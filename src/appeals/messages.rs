@@ -228,3 +228,13 @@ pub const WRONG_PIN: &str = "PIN不对或缺少PIN，命令未执行。格式：
 /// After five wrong PINs in an hour (see `commands::PIN_LOCK_AFTER`).
 pub const PIN_LOCKED: &str =
     "PIN连续错误次数过多，本号码的干部命令暂停1小时。如非本人操作，请联系镇政府。";
+
+/// An appeal number read digit by digit ("2 0 2 6 ..."): TTS reads a run of digits as one
+/// large number, which nobody can write down.
+pub fn spoken_digits(number: &str) -> String {
+    number
+        .chars()
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .join(" ")
+}

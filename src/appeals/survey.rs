@@ -26,13 +26,15 @@ pub enum Rated {
     },
 }
 
-/// Records `score` from `phone` on their latest pending survey and queues the answers.
+/// Records `score` from `phone` on their latest pending survey and queues the answers;
+/// `channel` is how the villager rated ("sms", or "voice" from the keypad menu).
 pub async fn answer(
     store: &Store,
     tx: &mut Transaction<'static, Any>,
     ctx: &Ctx,
     phone: &str,
     score: u8,
+    channel: &'static str,
     now: DateTime<Utc>,
 ) -> Result<(Rated, Option<i64>, String)> {
     let row = sqlx::query(&store.sql(&format!(
@@ -49,7 +51,7 @@ pub async fn answer(
     let villager = Actor {
         label: phone.to_string(),
         kind: ActorKind::System,
-        channel: "sms",
+        channel,
     };
     let sig = ctx.signature(a.village.as_deref());
     let mut w = Writer::new(store, ctx, &a, &villager, now);

@@ -6,6 +6,7 @@
 //! The table is the queue: a call moves out of `new` in the same transaction that files or
 //! joins its appeal, so after a kill -9 anywhere each call is filed exactly once.
 
+pub mod desk;
 pub mod query;
 
 use std::collections::HashMap;
@@ -29,10 +30,14 @@ pub use crate::appeals::{CALLBACK_CATEGORY, CALLBACK_TEXT};
 pub struct NewCall<'a> {
     pub phone: Option<&'a str>,
     pub rang_at: DateTime<Utc>,
-    /// "callback".
+    /// "callback" or "ivr".
     pub mode: &'a str,
     /// How it ended: "caller", "chup", "ath", "qhup", "unconfirmed".
     pub ended: &'a str,
+    /// What the caller did in the keypad menu, for an answered call.
+    pub menu: Option<&'a str>,
+    /// Whether someone should call back.
+    pub callback: bool,
 }
 
 /// Records a call; recording the same call again (a retried commit) is a no-op.
@@ -40,8 +45,8 @@ pub async fn record(store: &Store, modem: &str, c: NewCall<'_>, now: DateTime<Ut
     let rang = c.rang_at.timestamp_millis();
     let key = format!("{modem}|{rang}|{}", c.phone.unwrap_or(""));
     sqlx::query(&store.sql(
-        "INSERT INTO calls (dedupe_key, modem, phone, rang_at, recorded_at, mode, ended) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        "INSERT INTO calls (dedupe_key, modem, phone, rang_at, recorded_at, mode, ended, menu, callback) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
     ))
     .bind(&key)
     .bind(modem)
@@ -50,6 +55,8 @@ pub async fn record(store: &Store, modem: &str, c: NewCall<'_>, now: DateTime<Ut
     .bind(now.timestamp_millis())
     .bind(c.mode)
     .bind(c.ended)
+    .bind(c.menu)
+    .bind(i64::from(c.callback))
     .execute(store.pool())
     .await?;
     Ok(())
@@ -73,6 +80,8 @@ pub enum CallOutcome {
     Repeat(String),
     Withheld,
     Screened,
+    /// Answered by the menu, which gave the caller what they asked (a status, a rating).
+    Served,
 }
 
 /// Files every new call of our modems; returns what became of each, in order.
@@ -93,7 +102,7 @@ pub async fn process(
     let marks = vec!["?"; settings.modems.len()].join(", ");
     let sql = store
         .sql(&format!(
-            "SELECT id, modem, phone, rang_at, ended FROM calls \
+            "SELECT id, modem, phone, rang_at, ended, menu, callback FROM calls \
              WHERE state = 'new' AND modem IN ({marks}) ORDER BY id LIMIT 100"
         ))
         .into_owned();
@@ -110,6 +119,8 @@ pub async fn process(
             phone: r.try_get("phone")?,
             rang_at: from_millis(r.try_get("rang_at")?),
             ended: r.try_get("ended")?,
+            menu: r.try_get("menu")?,
+            callback: r.try_get::<i64, _>("callback")? != 0,
         };
         let village = villages.get(call.modem.as_str()).copied().flatten();
         if let Some(o) = file_one(store, settings, ctx, &call, village, now).await? {
@@ -125,6 +136,8 @@ struct Pending {
     phone: Option<String>,
     rang_at: DateTime<Utc>,
     ended: String,
+    menu: Option<String>,
+    callback: bool,
 }
 
 /// One call, one transaction: the call leaves `new` with the appeal it filed or joined.
@@ -159,6 +172,11 @@ async fn file_one(
         tracing::info!(modem = %call.modem, "withheld caller recorded; nobody to call back");
         return Ok(Some(CallOutcome::Withheld));
     };
+    if !call.callback {
+        set("served", None).execute(&mut *tx).await?;
+        tx.commit().await?;
+        return Ok(Some(CallOutcome::Served));
+    }
     if sender_kind(phone) != SenderKind::Mobile {
         // A service number or a name: a machine, never called back or texted.
         set("screened", None).execute(&mut *tx).await?;
@@ -232,6 +250,15 @@ async fn file_one(
 /// The call's line on its appeal's timeline: when it rang (local time) and how it ended.
 fn call_note(ctx: &Ctx, call: &Pending) -> String {
     let at = call.rang_at.with_timezone(&ctx.policy.tz).format("%H:%M");
+    if let Some(menu) = &call.menu {
+        let what = match menu.as_str() {
+            "1" => "在语音菜单中登记诉求".to_string(),
+            "0" => "在语音菜单中要求回电".to_string(),
+            m if m.starts_with("hung-up") => "在语音菜单中途挂断".to_string(),
+            m => format!("语音菜单（{m}）"),
+        };
+        return format!("{at} 来电，{what}，待回电");
+    }
     let how = match call.ended.as_str() {
         "caller" => "来电人先挂断",
         "unconfirmed" => "未能挂断，响铃至结束",

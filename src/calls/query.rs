@@ -19,6 +19,10 @@ pub struct CallCounts {
     pub withheld: i64,
     /// A service number: recorded, never called back.
     pub screened: i64,
+    /// Answered by the keypad menu (voice = "ivr"), whatever became of them.
+    pub ivr: i64,
+    /// Menu calls that needed no callback (a status heard, a rating keyed).
+    pub served: i64,
     /// Not yet processed.
     pub pending: i64,
     /// The caller hung up before the gateway did (a missed call in the narrow sense).
@@ -28,8 +32,8 @@ pub struct CallCounts {
 /// Calls per modem that rang at or after `since_ms` (an index walk over `calls_rang`).
 pub async fn counts_since(store: &Store, since_ms: i64) -> Result<BTreeMap<String, CallCounts>> {
     let rows = sqlx::query(&store.sql(
-        "SELECT modem, state, ended, COUNT(*) AS n FROM calls WHERE rang_at >= ? \
-         GROUP BY modem, state, ended",
+        "SELECT modem, state, ended, mode, COUNT(*) AS n FROM calls WHERE rang_at >= ? \
+         GROUP BY modem, state, ended, mode",
     ))
     .bind(since_ms)
     .fetch_all(store.pool())
@@ -39,6 +43,7 @@ pub async fn counts_since(store: &Store, since_ms: i64) -> Result<BTreeMap<Strin
         let modem: String = r.try_get("modem")?;
         let state: String = r.try_get("state")?;
         let ended: String = r.try_get("ended")?;
+        let mode: String = r.try_get("mode")?;
         let n: i64 = r.try_get("n")?;
         let c = out.entry(modem).or_default();
         c.total += n;
@@ -47,7 +52,11 @@ pub async fn counts_since(store: &Store, since_ms: i64) -> Result<BTreeMap<Strin
             "repeat" => c.repeat += n,
             "withheld" => c.withheld += n,
             "screened" => c.screened += n,
+            "served" => c.served += n,
             _ => c.pending += n,
+        }
+        if mode == "ivr" {
+            c.ivr += n;
         }
         if ended == "caller" {
             c.caller_hung_up += n;

@@ -2,6 +2,7 @@
 //! token fires, and joins them by name within a grace period. Also tells systemd we are ready
 //! and alive (Type=notify with a watchdog).
 
+mod desk;
 mod notify;
 mod receipts;
 mod worker;
@@ -237,6 +238,13 @@ pub async fn run(
         let ctx = ModemContext {
             store: store.clone(),
             receipts: Arc::new(InboxReceipts(store.clone())),
+            desk: Arc::new(desk::AppealDesk {
+                store: store.clone(),
+                clock: clock.clone(),
+                config: config.clone(),
+                directory: directory.clone(),
+                modem: m.name.clone(),
+            }),
             clock: clock.clone(),
             inbox_wake: inbox_wake.clone(),
             shutdown: shutdown.clone(),

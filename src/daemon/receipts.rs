@@ -37,6 +37,8 @@ impl ReceiptSink for InboxReceipts {
                 rang_at: call.rang_at,
                 mode: call.mode.as_str(),
                 ended: call.ended.as_str(),
+                menu: call.menu.as_deref(),
+                callback: call.callback,
             };
             crate::calls::record(&self.0, modem, c, now)
                 .await

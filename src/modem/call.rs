@@ -45,8 +45,14 @@ pub struct CallRecord {
     pub number: Option<String>,
     pub rang_at: DateTime<Utc>,
     pub ended: Ending,
-    /// The mode the call was taken in (`Ivr` modems take calls as `Callback` for now).
+    /// The mode the call was taken in: `Ivr` when the menu answered it, `Callback` when it
+    /// was rejected (also on an "ivr" modem without TTS or DTMF, and for withheld callers).
     pub mode: VoiceMode,
+    /// What the caller did in the menu (`ivr::MenuOutcome::code`), for an answered call.
+    pub menu: Option<String>,
+    /// Whether someone should call back: always for a rejected call; for an answered one
+    /// when the menu could not help (the caller asked for a person, left, or chose nothing).
+    pub callback: bool,
 }
 
 /// What is known so far about the call that is ringing.

@@ -10,6 +10,7 @@
 
 mod call;
 mod conn;
+pub mod ivr;
 pub mod parse;
 pub mod pin;
 mod port;
@@ -195,6 +196,8 @@ pub struct ModemContext {
     /// For the PIN-refusal records only; received messages go to `receipts`.
     pub store: Store,
     pub receipts: Arc<dyn ReceiptSink>,
+    /// What the keypad menu asks of the appeals (voice = "ivr").
+    pub desk: Arc<dyn ivr::IvrDesk>,
     pub clock: Clock,
     /// Woken after each committed inbound PDU so the intake worker files it at once.
     pub inbox_wake: Arc<Notify>,

@@ -6,14 +6,17 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::call::{CallProgress, CallRecord, Ending};
+use super::call::CallRecord;
 use super::conn::{CmdError, Conn};
 use super::parse;
 use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
-use crate::at::call::{clcc_line, signal, CallSignal};
+use crate::at::call::signal;
 use crate::at::Urc;
 use crate::backoff::Backoff;
 use crate::config::VoiceMode;
+
+mod answer;
+mod voice;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
@@ -90,6 +93,7 @@ pub(super) async fn run(
                     chain_deletes: true,
                     last_call: None,
                     unsaved_calls: &mut unsaved_calls,
+                    ivr: None,
                 };
                 match session.run(&mut rx).await {
                     Ok(()) => break,
@@ -178,6 +182,9 @@ struct Session<'a> {
     /// The number and end of the last call handled, to tell its late RINGs from a new call.
     last_call: Option<(Option<String>, Instant)>,
     unsaved_calls: &'a mut Vec<CallRecord>,
+    /// The TTS and DTMF commands found at init when voice = "ivr" (None: calls are taken as
+    /// callback).
+    ivr: Option<answer::IvrKit>,
 }
 
 impl Session<'_> {
@@ -373,7 +380,7 @@ impl Session<'_> {
         }
         let mut optional = vec!["AT+CLIP=1", "AT+CREG=2"];
         if self.settings.voice != VoiceMode::Off {
-            optional.extend(voice_setup(
+            optional.extend(voice::voice_setup(
                 self.status.borrow().manufacturer.as_deref().unwrap_or(""),
             ));
         }
@@ -381,6 +388,13 @@ impl Session<'_> {
             if let Err(e) = self.cmd(command).await? {
                 tracing::debug!(modem = %self.settings.name, command, error = %e, "optional setting refused");
             }
+        }
+        if self.settings.voice == VoiceMode::Ivr {
+            let kit = self.probe_ivr().await?;
+            if kit.is_none() && self.ivr.is_none() {
+                tracing::warn!(modem = %self.settings.name, "voice = \"ivr\" but the modem has no TTS or no DTMF detection: calls are taken as \"callback\"");
+            }
+            self.ivr = kit;
         }
         self.health().await
     }
@@ -646,178 +660,6 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Follows an incoming call from its first signal to its end: who calls (CLIP, else
-    /// AT+CLCC after `clip_wait`), then, unless voice is off, the rejection chain. Other URCs
-    /// that arrive meanwhile (a +CMTI) stay queued and are handled right after, so a call
-    /// never costs an SMS; a call that rings during AT+CMGS is queued the same way and taken
-    /// after the send.
-    async fn take_call(&mut self, first: CallSignal) -> Result<(), Fault> {
-        if !CallProgress::starts_call(&first) {
-            // An end signal or a released list line with no call followed: history.
-            tracing::debug!(modem = %self.settings.name, signal = ?first, "call signal outside a call");
-            return Ok(());
-        }
-        let rang_at = self.ctx.clock.now();
-        let mut call = CallProgress::default();
-        call.feed(&first);
-        self.absorb_call_signals(&mut call);
-        let wait_until = Instant::now() + self.settings.voice_timings.clip_wait;
-        while !call.caller_known() && !call.ended {
-            match tokio::time::timeout_at(wait_until, self.conn.idle_read()).await {
-                Err(_) => break,
-                Ok(r) => r.map_err(Fault::Link)?,
-            }
-            self.absorb_call_signals(&mut call);
-        }
-        // Whether the call is still there: only the modem's call list knows for sure.
-        let listed = match self.cmd("AT+CLCC").await? {
-            Ok(lines) => {
-                let list: Vec<_> = lines.iter().filter_map(|l| clcc_line(l)).collect();
-                Some(call.listed(&list))
-            }
-            Err(e) => {
-                tracing::debug!(modem = %self.settings.name, error = %e, "AT+CLCC refused");
-                None
-            }
-        };
-        self.absorb_call_signals(&mut call);
-        if listed == Some(false) && !call.ended {
-            let late = self.last_call.as_ref().is_some_and(|(n, at)| {
-                at.elapsed() < STALE_RING && (call.number.is_none() || *n == call.number)
-            });
-            if late || !call.caller_known() {
-                // The late RING of the call just handled, or a call gone before anyone could
-                // say who it was: nothing to record.
-                tracing::debug!(modem = %self.settings.name, late, "ring without a call");
-                return Ok(());
-            }
-            // The caller gave up before we acted (a SIM800 sends no end URC while ringing).
-            call.ended = true;
-        }
-        let mode = match self.settings.voice {
-            VoiceMode::Ivr => {
-                // Said once per session: the menus are not built in this version.
-                if self.last_call.is_none() {
-                    tracing::warn!(modem = %self.settings.name, "voice = \"ivr\": this version takes calls as \"callback\"");
-                }
-                VoiceMode::Callback
-            }
-            m => m,
-        };
-        let ended = if mode == VoiceMode::Off {
-            Ending::Ignored
-        } else if call.ended {
-            Ending::Caller
-        } else {
-            self.reject(&mut call).await?
-        };
-        self.last_call = Some((call.number.clone(), Instant::now()));
-        self.status.send_modify(|s| s.calls += 1);
-        let caller = call
-            .number
-            .as_deref()
-            .map_or_else(|| "withheld".to_string(), crate::phone::mask);
-        tracing::info!(modem = %self.settings.name, %caller, ended = ended.as_str(), "incoming call");
-        if mode == VoiceMode::Off {
-            return Ok(());
-        }
-        if self.unsaved_calls.len() >= MAX_UNSAVED_CALLS {
-            tracing::error!(modem = %self.settings.name, "database down and {MAX_UNSAVED_CALLS} calls waiting: the oldest is dropped");
-            self.unsaved_calls.remove(0);
-        }
-        self.unsaved_calls.push(CallRecord {
-            number: call.number,
-            rang_at,
-            ended,
-            mode,
-        });
-        self.save_calls().await;
-        Ok(())
-    }
-
-    /// Takes every queued call signal into `call`, leaving the other URCs queued.
-    fn absorb_call_signals(&mut self, call: &mut CallProgress) {
-        while let Some(u) = self.conn.take_urc_if(|u| signal(u).is_some()) {
-            if let Some(s) = signal(&u) {
-                call.feed(&s);
-            }
-        }
-    }
-
-    /// Hangs up without answering: AT+CHUP (27.007), then ATH (SIMCom honours it only after
-    /// AT+CVHU=0, set at init), then AT+QHUP=17,<idx> (Quectel, "user busy"). "OK" does not
-    /// mean hung up (voice-modems.md pitfall 3), so each is confirmed by an end URC or a call
-    /// list without the call before the next is tried.
-    async fn reject(&mut self, call: &mut CallProgress) -> Result<Ending, Fault> {
-        let qhup = format!("AT+QHUP=17,{}", call.id.unwrap_or(1));
-        let chain = [
-            ("CHUP", "AT+CHUP", self.settings.timings.command),
-            ("ATH", "ATH", self.settings.timings.command),
-            ("QHUP", qhup.as_str(), QHUP_TIMEOUT),
-        ];
-        for (how, command, timeout) in chain {
-            match self.cmd_timeout(command, timeout).await? {
-                Ok(_) | Err(CmdError::Timeout(..)) => {}
-                // Not this modem's way of hanging up: the next one, at once.
-                Err(e) => {
-                    tracing::debug!(modem = %self.settings.name, command, error = %e, "hang-up refused");
-                    continue;
-                }
-            }
-            if self.call_gone(call).await? {
-                return Ok(Ending::Rejected(how));
-            }
-            tracing::info!(modem = %self.settings.name, command, "call still there after hang-up");
-        }
-        tracing::warn!(modem = %self.settings.name, "cannot hang up the call; it rings out on its own");
-        Ok(Ending::Unconfirmed)
-    }
-
-    /// Waits up to `hangup_confirm` for the call to end: an end URC, or a call list without it.
-    async fn call_gone(&mut self, call: &mut CallProgress) -> Result<bool, Fault> {
-        let until = Instant::now() + self.settings.voice_timings.hangup_confirm;
-        loop {
-            self.absorb_call_signals(call);
-            if call.ended {
-                return Ok(true);
-            }
-            if let Ok(lines) = self.cmd("AT+CLCC").await? {
-                let list: Vec<_> = lines.iter().filter_map(|l| clcc_line(l)).collect();
-                if !call.listed(&list) {
-                    return Ok(true);
-                }
-            }
-            let pause = (Instant::now() + Duration::from_millis(250)).min(until);
-            if Instant::now() >= until {
-                return Ok(false);
-            }
-            if let Ok(r) = tokio::time::timeout_at(pause, self.conn.idle_read()).await {
-                r.map_err(Fault::Link)?;
-            }
-        }
-    }
-
-    /// Hands the finished calls to the sink; those it cannot take stay for the next sweep.
-    async fn save_calls(&mut self) {
-        while let Some(call) = self.unsaved_calls.first() {
-            let r = self
-                .ctx
-                .receipts
-                .commit_call(&self.settings.name, call, self.ctx.clock.now())
-                .await;
-            match r {
-                Ok(()) => {
-                    self.unsaved_calls.remove(0);
-                    self.ctx.inbox_wake.notify_one();
-                }
-                Err(e) => {
-                    tracing::error!(modem = %self.settings.name, error = %e, waiting = self.unsaved_calls.len(), "cannot record a call; kept for the next sweep");
-                    return;
-                }
-            }
-        }
-    }
-
     /// Counts newly committed messages (duplicates of stored ones are not news) and wakes the
     /// intake worker for them.
     fn received(&self, new: usize) {
@@ -1060,21 +902,6 @@ impl Session<'_> {
         self.status.send_modify(|s| s.sent += 1);
         Ok(Ok(refs))
     }
-}
-
-/// The call settings for a modem maker (voice-modems.md section 4a), after `AT+CLIP=1`:
-/// `+CRING: VOICE` tells a voice call from data; SIMCom honours ATH only with AT+CVHU=0 and
-/// reports call states with AT+CLCC=1; Quectel reports them as ccinfo. All forgotten on a
-/// reboot, so sent on every init.
-fn voice_setup(manufacturer: &str) -> Vec<&'static str> {
-    let m = manufacturer.to_ascii_uppercase();
-    let mut v = vec!["AT+CRC=1"];
-    if m.contains("SIMCOM") {
-        v.extend(["AT+CVHU=0", "AT+CLCC=1"]);
-    } else if m.contains("QUECTEL") {
-        v.push("AT+QINDCFG=\"ccinfo\",1,0");
-    }
-    v
 }
 
 /// Whether a +CREG stat allows SMS: registered at home (1) or roaming (5).

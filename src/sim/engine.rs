@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 use tokio::time::Instant;
 
+use super::call::{self, Dialect, IncomingCall, Reply, Timing, Voice};
 use super::storage::{tpdu_len, Stat, Storage};
 use crate::pdu;
 
@@ -56,6 +57,12 @@ pub enum CallEvent {
         from: String,
     },
     HungUp,
+    /// A ringing call ended by the modem's user (the gateway), never answered.
+    Rejected {
+        from: String,
+        /// "CHUP", "ATH" or "QHUP".
+        by: String,
+    },
     Dialled {
         number: String,
     },
@@ -84,6 +91,13 @@ pub struct SimOptions {
     /// Firmware that routes every new message directly (`+CMT`, held until `+CNMA`) whatever
     /// `+CNMI` asked for, as some Qualcomm-based modems do.
     pub direct_delivery: bool,
+    /// The modem family played: its identity, call URCs, hang-up quirks, TTS and DTMF.
+    pub dialect: Dialect,
+    /// An accepted hang-up answers OK at once, but the call is released only this long
+    /// after (AT+CLCC still lists it meanwhile), as on modems whose OK does not mean hung up.
+    pub hangup_delay: Duration,
+    /// How long a TTS prompt plays before its end URC.
+    pub tts_time: Duration,
 }
 
 impl Default for SimOptions {
@@ -99,6 +113,9 @@ impl Default for SimOptions {
             ring_interval: Duration::from_secs(1),
             rings: 5,
             direct_delivery: false,
+            dialect: Dialect::Generic,
+            hangup_delay: Duration::ZERO,
+            tts_time: Duration::from_millis(300),
         }
     }
 }
@@ -168,20 +185,6 @@ enum Incoming {
     Report(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Call {
-    Idle,
-    Ringing,
-    Active,
-}
-
-#[derive(Debug, Clone)]
-struct Ring {
-    from: String,
-    remaining: usize,
-    next: Instant,
-}
-
 #[derive(Debug, Clone)]
 struct PendingReport {
     due: Instant,
@@ -217,6 +220,16 @@ type CmdResult = Result<Done, Fail>;
 
 fn ok() -> CmdResult {
     Ok(Done::Lines(Vec::new()))
+}
+
+/// A voice command's answer as a command result.
+fn reply(r: Reply) -> CmdResult {
+    match r {
+        Reply::Lines(v) => Ok(Done::Lines(v)),
+        Reply::Final(code) => Ok(Done::Final(code)),
+        Reply::Cme(n) => Err(Fail::Cme(n)),
+        Reply::Error => Err(Fail::Error),
+    }
 }
 
 fn lines(v: Vec<String>) -> CmdResult {
@@ -260,8 +273,6 @@ pub struct Engine {
     no_chains: bool,
     /// `refuse_prompts`: the next this many `AT+CMGS` get a bare OK instead of `> `.
     no_prompt: usize,
-    clip: bool,
-    crc: bool,
     smsc: String,
     sm: Storage,
     sr: Storage,
@@ -277,9 +288,14 @@ pub struct Engine {
     texts: Vec<(String, String)>,
     partial: Vec<PartialText>,
     reports: Vec<PendingReport>,
-    call: Call,
-    ring: Option<Ring>,
-    calls: Vec<CallEvent>,
+    voice: Voice,
+    /// Every command line received, as typed (what the tests read as the transcript).
+    commands: Vec<String>,
+    /// `silent_commands`: the next `.1` commands starting with `.0` get no answer at all
+    /// (run or not per `.2`).
+    silent: Option<(String, usize, bool)>,
+    /// The time of the input being handled (commands that start timers need it).
+    now: Instant,
     direct_delivery: bool,
 }
 
@@ -301,8 +317,6 @@ impl Engine {
             reads: 0,
             no_chains: false,
             no_prompt: 0,
-            clip: false,
-            crc: false,
             smsc: SMSC.into(),
             sm: Storage::new(cfg.storage_capacity),
             sr: Storage::new(10),
@@ -316,9 +330,18 @@ impl Engine {
             texts: Vec::new(),
             partial: Vec::new(),
             reports: Vec::new(),
-            call: Call::Idle,
-            ring: None,
-            calls: Vec::new(),
+            voice: Voice::new(
+                cfg.dialect,
+                Timing {
+                    ring_interval: cfg.ring_interval,
+                    rings: cfg.rings,
+                    hangup_delay: cfg.hangup_delay,
+                    tts_time: cfg.tts_time,
+                },
+            ),
+            commands: Vec::new(),
+            silent: None,
+            now: Instant::now(),
             cfg,
         }
     }
@@ -327,6 +350,7 @@ impl Engine {
 
     /// Consumes bytes from the line and returns what the modem writes back.
     pub fn feed(&mut self, input: &[u8], now: Instant) -> Vec<Output> {
+        self.now = now;
         let mut out = Vec::new();
         for &b in input {
             match &mut self.mode {
@@ -379,11 +403,26 @@ impl Engine {
         let Some(start) = text.to_ascii_uppercase().find("AT") else {
             return out;
         };
+        self.commands.push(text[start..].to_string());
         let body = if overflow {
             Err(Fail::Error)
         } else {
             Ok(&text[start + 2..])
         };
+        let upper = text[start..].to_ascii_uppercase();
+        if let Some((prefix, left, executes)) = &mut self.silent {
+            if *left > 0 && upper.starts_with(prefix.as_str()) {
+                *left -= 1;
+                let executes = *executes;
+                if executes {
+                    if let Ok(b) = body {
+                        let _ = self.execute(b);
+                    }
+                }
+                // A modem that went quiet on this command: no answer at all.
+                return out;
+            }
+        }
         let resp = match body {
             Ok(b) => self.execute(b),
             Err(f) => self.render_fail(f),
@@ -487,39 +526,14 @@ impl Engine {
                 "SIMULATOR GSM MODEM SIM-1".into(),
                 "Revision: SIM-1.0".into(),
             ]),
-            "A" => {
-                if self.call == Call::Ringing {
-                    let from = self.ring.take().map(|r| r.from).unwrap_or_default();
-                    self.call = Call::Active;
-                    self.calls.push(CallEvent::Answered { from });
-                    ok()
-                } else {
-                    Ok(Done::Final("NO CARRIER"))
-                }
-            }
-            "H" => {
-                self.hang_up();
-                ok()
-            }
+            "A" => reply(self.voice.answer(self.now)),
+            "H" => reply(self.voice.ath(self.now)),
             "D" => {
                 let number = arg.trim_end_matches(';').to_string();
-                if self.call != Call::Idle || number.is_empty() {
-                    return Err(Fail::Error);
-                }
-                self.call = Call::Active;
-                self.calls.push(CallEvent::Dialled { number });
-                ok()
+                reply(self.voice.dial(&number, self.now))
             }
             _ => Err(Fail::Error),
         }
-    }
-
-    fn hang_up(&mut self) {
-        if self.call != Call::Idle {
-            self.calls.push(CallEvent::HungUp);
-        }
-        self.call = Call::Idle;
-        self.ring = None;
     }
 
     fn need_pin_cms(&self) -> Result<(), Fail> {
@@ -541,6 +555,15 @@ impl Engine {
     }
 
     fn extended(&mut self, name: &str, op: Op) -> CmdResult {
+        let voice_op = match &op {
+            Op::Exec => call::Op::Exec,
+            Op::Read => call::Op::Read,
+            Op::Test => call::Op::Test,
+            Op::Set(a) => call::Op::Set(a),
+        };
+        if let Some(r) = self.voice.extended(name, voice_op, self.now) {
+            return reply(r);
+        }
         match (name, op) {
             ("CMEE", Op::Set(a)) => {
                 self.s.cmee = num_in(&a, 0, 0..=2).ok_or(Fail::Cme(3))?;
@@ -548,8 +571,8 @@ impl Engine {
             }
             ("CMEE", Op::Read) => lines(vec![format!("+CMEE: {}", self.s.cmee)]),
             ("CMEE", Op::Test) => lines(vec!["+CMEE: (0-2)".into()]),
-            ("CGMI" | "GMI", Op::Exec) => lines(vec!["SIMULATOR".into()]),
-            ("CGMM" | "GMM", Op::Exec) => lines(vec!["SIM-1".into()]),
+            ("CGMI" | "GMI", Op::Exec) => lines(vec![self.cfg.dialect.manufacturer().into()]),
+            ("CGMM" | "GMM", Op::Exec) => lines(vec![self.cfg.dialect.model().into()]),
             ("CGMR" | "GMR", Op::Exec) => lines(vec!["Revision: SIM-1.0".into()]),
             ("CGSN" | "GSN", Op::Exec) => lines(vec!["866012345678905".into()]),
             ("GCAP", Op::Exec) => lines(vec!["+GCAP: +CGSM".into()]),
@@ -648,29 +671,9 @@ impl Engine {
                 self.smsc = a.first().cloned().ok_or(Fail::Cms(304))?;
                 ok()
             }
-            ("CLIP", Op::Set(a)) => {
-                self.clip = num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))? == 1;
-                ok()
-            }
-            ("CLIP", Op::Read) => lines(vec![format!("+CLIP: {},1", u8::from(self.clip))]),
-            ("CRC", Op::Set(a)) => {
-                self.crc = num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))? == 1;
-                ok()
-            }
-            ("CRC", Op::Read) => lines(vec![format!("+CRC: {}", u8::from(self.crc))]),
-            ("CVHU", Op::Set(a)) => {
-                num_in(&a, 0, 0..=1).ok_or(Fail::Cme(3))?;
-                ok()
-            }
-            ("CVHU", Op::Read) => lines(vec!["+CVHU: 0".into()]),
             ("CMMS", Op::Set(_)) => ok(),
             ("CMMS", Op::Read) => lines(vec!["+CMMS: 0".into()]),
             ("CNUM", Op::Exec) => ok(),
-            ("CHUP", Op::Exec) => {
-                self.hang_up();
-                ok()
-            }
-            ("CLCC", Op::Exec) => lines(self.clcc()),
             ("CMGR", Op::Set(a)) => self.cmgr(&a),
             ("CMGL", Op::Set(a)) => self.cmgl(&a),
             ("CMGL", Op::Exec) => self.cmgl(&["0".into()]),
@@ -903,15 +906,6 @@ impl Engine {
         ok()
     }
 
-    fn clcc(&self) -> Vec<String> {
-        let from = self.ring.as_ref().map(|r| r.from.clone());
-        match (self.call, from) {
-            (Call::Ringing, Some(f)) => vec![format!("+CLCC: 1,1,4,0,0,\"{f}\",{}", toa(&f))],
-            (Call::Active, _) => vec!["+CLCC: 1,1,0,0,0".into()],
-            _ => Vec::new(),
-        }
-    }
-
     /// Ctrl-Z after the prompt: validate, "send", answer.
     fn submit(&mut self, now: Instant) -> Vec<Output> {
         let Mode::Prompt { declared, hex } = std::mem::replace(&mut self.mode, Mode::Command)
@@ -1095,22 +1089,41 @@ impl Engine {
 
     /// An incoming voice call; the first RING goes out at once.
     pub fn ring(&mut self, from: &str, now: Instant) {
-        if self.call != Call::Idle {
-            return;
-        }
-        self.call = Call::Ringing;
-        self.calls.push(CallEvent::Ringing { from: from.into() });
-        self.ring = Some(Ring {
-            from: from.into(),
-            remaining: self.cfg.rings,
-            next: now,
-        });
-        self.tick(now, None);
+        self.call(IncomingCall::new(from), now);
+    }
+
+    /// A scripted incoming call (withheld, CLIP late or missing, duplicate rings...).
+    pub fn call(&mut self, script: IncomingCall, now: Instant) {
+        self.voice.ring(script, now);
+    }
+
+    /// Keys pressed by the far end of the active call.
+    pub fn dtmf(&mut self, digits: &str) {
+        self.voice.dtmf(digits);
+    }
+
+    /// The far end hangs up (or a ringing caller gives up now).
+    pub fn remote_hang_up(&mut self) {
+        self.voice.remote_hang_up();
+    }
+
+    pub fn ignore_hangups(&mut self, commands: &[&str]) {
+        self.voice.ignore_hangups(commands);
+    }
+
+    /// The next `count` commands starting with `prefix` get no answer at all; with
+    /// `executes` they still take effect.
+    pub fn silent_commands(&mut self, prefix: &str, count: usize, executes: bool) {
+        self.silent = Some((prefix.to_ascii_uppercase(), count, executes));
+    }
+
+    pub fn commands(&self) -> &[String] {
+        &self.commands
     }
 
     /// The earliest moment `tick` has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let r = self.ring.as_ref().map(|r| r.next);
+        let r = self.voice.next_deadline();
         let rep = self.reports.iter().map(|p| p.due).min();
         [r, rep].into_iter().flatten().min()
     }
@@ -1118,23 +1131,7 @@ impl Engine {
     /// Fires due timers: rings and status reports (`wall` stamps the reports; without it
     /// they wait for the next tick).
     pub fn tick(&mut self, now: Instant, wall: Option<DateTime<FixedOffset>>) {
-        while let Some(r) = self.ring.as_mut().filter(|r| r.next <= now) {
-            if r.remaining == 0 {
-                let from = r.from.clone();
-                self.ring = None;
-                self.call = Call::Idle;
-                self.calls.push(CallEvent::Missed { from });
-                break;
-            }
-            r.remaining -= 1;
-            r.next += self.cfg.ring_interval;
-            let from = r.from.clone();
-            let ring = if self.crc { "+CRING: VOICE" } else { "RING" };
-            self.push_urc(ring);
-            if self.clip {
-                self.push_urc(&format!("+CLIP: \"{from}\",{}", toa(&from)));
-            }
-        }
+        self.voice.tick(now);
         let Some(wall) = wall else { return };
         let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reports)
             .into_iter()
@@ -1163,6 +1160,7 @@ impl Engine {
         if matches!(self.mode, Mode::Prompt { .. }) {
             return Vec::new();
         }
+        self.urcs.append(&mut self.voice.out);
         std::mem::take(&mut self.urcs)
     }
 
@@ -1175,8 +1173,7 @@ impl Engine {
     pub fn reboot(&mut self) {
         self.s = Session::power_on(&self.cfg);
         self.cnmi = [0, if self.direct_delivery { 2 } else { 0 }, 0, 0, 0];
-        self.clip = false;
-        self.crc = false;
+        self.voice.reboot();
         self.mode = Mode::Command;
         self.line.clear();
         self.line_overflow = false;
@@ -1192,6 +1189,7 @@ impl Engine {
         // Output not yet on the wire dies with the power; what `reboot` re-offers (an
         // unacknowledged +CMT) comes after the boot lines.
         self.urcs.clear();
+        self.voice.out.clear();
         self.reboot();
         let after_boot = std::mem::take(&mut self.urcs);
         self.push_urc("RDY");
@@ -1273,7 +1271,7 @@ impl Engine {
     }
 
     pub fn calls(&self) -> &[CallEvent] {
-        &self.calls
+        &self.voice.events
     }
 }
 
@@ -1287,14 +1285,6 @@ fn push_block(resp: &mut Vec<u8>, ls: &[String]) {
     resp.extend_from_slice(b"\r\n");
     resp.extend_from_slice(ls.join("\r\n").as_bytes());
     resp.extend_from_slice(b"\r\n");
-}
-
-fn toa(number: &str) -> u8 {
-    if number.starts_with('+') {
-        145
-    } else {
-        161
-    }
 }
 
 fn cme_text(n: u16) -> String {
@@ -1866,13 +1856,13 @@ mod tests {
         e.ring("+8613700000003", t);
         assert_eq!(
             urcs(&mut e),
-            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145\r\n"
+            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145,,,,0\r\n"
         );
         assert_eq!(e.next_deadline(), Some(t + Duration::from_secs(1)));
         e.tick(t + Duration::from_secs(1), None);
         assert_eq!(
             urcs(&mut e),
-            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145\r\n"
+            "\r\nRING\r\n\r\n+CLIP: \"+8613700000003\",145,,,,0\r\n"
         );
         assert!(say(&mut e, t, "AT+CLCC\r").contains("+CLCC: 1,1,4,0,0,\"+8613700000003\",145"));
         assert_eq!(say(&mut e, t, "ATA\r"), "\r\nOK\r\n");

@@ -9,10 +9,12 @@
 //! response in one piece and drains unsolicited output only between responses, so URCs
 //! never split a response line. See `pty` for why AsyncFd rather than a blocking thread.
 
+mod call;
 mod engine;
 mod pty;
 mod storage;
 
+pub use call::{Clip, Dialect, IncomingCall};
 pub use engine::{CallEvent, SentSms};
 
 use std::path::PathBuf;
@@ -253,6 +255,39 @@ impl SimModem {
     /// `ring_interval` until ATA/ATH or `rings` rings.
     pub fn ring(&self, from: &str) {
         self.with_engine(|st| st.engine.ring(from, Instant::now()));
+    }
+
+    /// A scripted incoming call in the modem's dialect.
+    pub fn call(&self, c: IncomingCall) {
+        self.with_engine(|st| st.engine.call(c, Instant::now()));
+    }
+
+    /// Keys pressed by the far end of an answered call, reported in the dialect's format
+    /// (+DTMF, +RXDTMF, +QTONEDET ASCII codes) once detection is on.
+    pub fn dtmf(&self, digits: &str) {
+        self.with_engine(|st| st.engine.dtmf(digits));
+    }
+
+    /// The caller hangs up (an answered call) or gives up ringing, now.
+    pub fn caller_hangs_up(&self) {
+        self.with_engine(|st| st.engine.remote_hang_up());
+    }
+
+    /// Hang-up commands ("CHUP", "ATH", "QHUP") that answer OK and leave the call ringing,
+    /// until cleared with an empty slice.
+    pub fn ignore_hangups(&self, commands: &[&str]) {
+        self.with_engine(|st| st.engine.ignore_hangups(commands));
+    }
+
+    /// The next `count` commands starting with `prefix` (e.g. "AT+QHUP") never answer; with
+    /// `executes` they still take effect.
+    pub fn silent_commands(&self, prefix: &str, count: usize, executes: bool) {
+        self.with_engine(|st| st.engine.silent_commands(prefix, count, executes));
+    }
+
+    /// Every command line the modem received, as typed, in order.
+    pub fn commands(&self) -> Vec<String> {
+        self.inner.shared.lock().engine.commands().to_vec()
     }
 
     /// Bytes written to the line as soon as no response is in progress.
