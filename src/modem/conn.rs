@@ -88,6 +88,14 @@ impl Conn {
         }
     }
 
+    /// The first queued URC that matches, wherever it is; the others keep their order. For a
+    /// call's keys and signals, which must not wait behind an unrelated URC (a +CDSI that
+    /// arrived first is handled after the call).
+    pub fn take_first_urc(&mut self, f: impl Fn(&Urc) -> bool) -> Option<Urc> {
+        let i = self.urcs.iter().position(f)?;
+        self.urcs.remove(i)
+    }
+
     /// Drops every queued URC that matches (the rest of a boot's announcements).
     pub fn drop_urcs(&mut self, f: impl Fn(&Urc) -> bool) {
         self.urcs.retain(|u| !f(u));

@@ -16,6 +16,8 @@ use appeal_gateway::store::Store;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
+pub mod voice;
+
 pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

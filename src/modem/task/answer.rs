@@ -136,7 +136,7 @@ impl Line<'_, '_> {
         while let Some(u) = self
             .s
             .conn
-            .take_urc_if(|u| matches!(u, Urc::Dtmf(_)) || tts_end(u) || signal(u).is_some())
+            .take_first_urc(|u| matches!(u, Urc::Dtmf(_)) || tts_end(u) || signal(u).is_some())
         {
             match u {
                 Urc::Dtmf(k) => return Some(Event::Key(k)),

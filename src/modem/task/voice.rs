@@ -161,7 +161,7 @@ impl Session<'_> {
 
     /// Takes every queued call signal into `call`, leaving the other URCs queued.
     pub(super) fn absorb_call_signals(&mut self, call: &mut CallProgress) {
-        while let Some(u) = self.conn.take_urc_if(|u| signal(u).is_some()) {
+        while let Some(u) = self.conn.take_first_urc(|u| signal(u).is_some()) {
             if let Some(s) = signal(&u) {
                 call.feed(&s);
             }
