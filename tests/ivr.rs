@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use appeal_gateway::calls::CALLBACK_CATEGORY;
+use appeal_gateway::clock::Clock;
 use appeal_gateway::modem::ivr;
-use appeal_gateway::sim::{CallEvent, Dialect, IncomingCall, SimModem, SimOptions};
+use appeal_gateway::sim::{CallEvent, Dialect, IncomingCall, Outbound, SimModem, SimOptions};
 use appeal_gateway::store::Store;
 use common::voice::*;
 use common::*;
@@ -216,3 +217,120 @@ async fn without_tts_falls_back(backend: Backend) {
     d.stop().await;
 }
 both_backends!(no_tts, without_tts_falls_back);
+
+/// The outbound rating call (issue 10 part 3) for a villager who left the SMS survey
+/// unanswered: nothing before rating_call_after_hours; then a call that finds the line busy,
+/// no retry before rating_call_retry_mins, the retry answered, the prompt naming the appeal,
+/// one key recorded as the rating through the survey (the appeal closed), and no call after.
+async fn rating_call_in_dialect(backend: Backend, dialect: Dialect) {
+    let db = TestDb::new(backend).await;
+    let sim = sim_with(SimOptions {
+        dialect,
+        ..voice_options()
+    })
+    .await;
+    let clock = Clock::manual(Clock::System.now());
+    let (d, store, _) = voice_daemon_at(
+        &db,
+        &sim,
+        "ivr",
+        "ivr-test-token-0123456789",
+        "[scheduler]\ninterval_secs = 1\n",
+        clock.clone(),
+    )
+    .await;
+    wait_command(&sim, "AT+CRC=1", 20).await;
+    deliver(&sim, 0, VILLAGER, "三组的水渠堵了，请派人疏通");
+    wait_appeals(&store, 1, 30).await;
+    let a = all_appeals(&store).await.remove(0);
+    let short = &a.number[a.number.len() - 3..];
+    deliver(&sim, 1, CADRE, &format!("JS{short}"));
+    deliver(&sim, 2, CADRE, &format!("BJ{short} 已疏通"));
+    wait_for(30, "the survey", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM appeals WHERE survey_state = 'pending'",
+        )
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    let dials = |s: &SimModem| s.commands().iter().filter(|c| c.starts_with("ATD")).count();
+    // 47 hours on: the survey reminder, no call.
+    clock.advance(chrono::Duration::hours(47));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(dials(&sim), 0);
+    // 49 hours: the first call finds the line busy.
+    sim.script_outbound(Outbound::Busy);
+    clock.advance(chrono::Duration::hours(2));
+    wait_for(30, "the busy attempt", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM rating_calls WHERE outcome = 'busy'",
+        )
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        sim.commands()
+            .iter()
+            .filter(|c| *c == &format!("ATD{VILLAGER};"))
+            .count(),
+        1
+    );
+    // Within the retry pause nothing is dialled.
+    clock.advance(chrono::Duration::minutes(100));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(dials(&sim), 1);
+    // After it, the retry is answered; the villager keys 5 during the prompt.
+    clock.advance(chrono::Duration::minutes(30));
+    let digits = ivr::spoken_digits(&a.number);
+    assert!(
+        sim.wait_until(Duration::from_secs(30), |s| spoken(s)
+            .iter()
+            .any(|p| p.contains(&digits) && p.contains("打分")))
+            .await,
+        "the rating prompt: {:?}",
+        spoken(&sim)
+    );
+    sim.dtmf("5");
+    wait_for(30, "the rated attempt", || async {
+        (count(
+            &store,
+            "SELECT COUNT(*) FROM rating_calls WHERE outcome = 'rated' AND score = 5",
+        )
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    let rated = all_appeals(&store).await.remove(0);
+    assert_eq!(rated.rating, Some(5));
+    assert_eq!(rated.status.as_str(), "closed");
+    // The gateway hung up; a day later nobody is called again.
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| s
+            .calls()
+            .iter()
+            .any(|c| matches!(c, CallEvent::HungUp)))
+            .await
+    );
+    clock.advance(chrono::Duration::hours(24));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(dials(&sim), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM rating_calls").await, 2);
+    d.stop().await;
+}
+
+async fn ec25_rating_call(backend: Backend) {
+    rating_call_in_dialect(backend, Dialect::Ec25).await;
+}
+both_backends!(rating_call_ec25, ec25_rating_call);
+
+async fn sim7600_rating_call(backend: Backend) {
+    rating_call_in_dialect(backend, Dialect::Sim7600).await;
+}
+both_backends!(rating_call_sim7600, sim7600_rating_call);

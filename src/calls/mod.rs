@@ -8,6 +8,7 @@
 
 pub mod desk;
 pub mod query;
+pub mod rating;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -87,6 +87,10 @@ const VOICE: &[&str] = &[
     "hangup_confirm_secs",
     "repeat_window_mins",
     "callback_colour",
+    "rating_call_after_hours",
+    "rating_call_attempts",
+    "rating_call_retry_mins",
+    "rating_calls_per_hour",
 ];
 
 /// Every section and its keys; the example-file test checks each appears there.
@@ -848,6 +852,20 @@ fn voice(cx: &mut Cx, t: &Table) -> VoiceConfig {
             .string(t, "voice", "callback_colour")
             .and_then(|c| cx.check("voice.callback_colour", validate::colour(&c)))
             .unwrap_or(d.callback_colour),
+        rating_call_after: match cx.count(t, "voice", "rating_call_after_hours", 48) {
+            0 => None,
+            h => Some(Duration::from_secs(3600 * u64::from(h))),
+        },
+        rating_call_attempts: cx.count(t, "voice", "rating_call_attempts", d.rating_call_attempts),
+        rating_call_retry: Duration::from_secs(
+            60 * u64::from(cx.count(t, "voice", "rating_call_retry_mins", 120)),
+        ),
+        rating_calls_per_hour: cx.count(
+            t,
+            "voice",
+            "rating_calls_per_hour",
+            d.rating_calls_per_hour,
+        ),
     }
 }
 

@@ -169,8 +169,9 @@ pub enum VoiceMode {
     /// (来电登记) and text the caller its number.
     #[default]
     Callback,
-    /// Answer with a keypad menu where the modem has TTS and DTMF; this version takes such
-    /// calls as `Callback` (logged once), see README "Voice".
+    /// Answer with a keypad menu where the modem has TTS and DTMF (found by `=?` probes at
+    /// init; without them calls are taken as `Callback`, logged once), and place rating
+    /// calls; see README "Voice".
     Ivr,
     /// Leave calls alone: counted and logged, never rejected or filed.
     Off,
@@ -201,6 +202,16 @@ pub struct VoiceConfig {
     /// The colour of a callback appeal (`callback_colour`, default "yellow": someone should
     /// call back within the yellow response limit).
     pub callback_colour: Colour,
+    /// A survey unanswered this long gets a rating call from an "ivr" modem
+    /// (`rating_call_after_hours`, default 48; 0: no rating calls).
+    pub rating_call_after: Option<Duration>,
+    /// Calls per appeal at most, the first and its retries (`rating_call_attempts`, default 3).
+    pub rating_call_attempts: u32,
+    /// A busy or unanswered rating call is tried again no sooner than this
+    /// (`rating_call_retry_mins`, default 120).
+    pub rating_call_retry: Duration,
+    /// Rating calls per modem (SIM) in any hour at most (`rating_calls_per_hour`, default 15).
+    pub rating_calls_per_hour: u32,
 }
 
 impl Default for VoiceConfig {
@@ -210,6 +221,10 @@ impl Default for VoiceConfig {
             hangup_confirm: Duration::from_secs(3),
             repeat_window: Duration::from_secs(10 * 60),
             callback_colour: Colour::Yellow,
+            rating_call_after: Some(Duration::from_secs(48 * 3600)),
+            rating_call_attempts: 3,
+            rating_call_retry: Duration::from_secs(120 * 60),
+            rating_calls_per_hour: 15,
         }
     }
 }

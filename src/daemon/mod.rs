@@ -4,6 +4,7 @@
 
 mod desk;
 mod notify;
+mod rating_calls;
 mod receipts;
 mod worker;
 
@@ -332,6 +333,20 @@ pub async fn run(
             outbox_wake.clone(),
             shutdown.clone(),
         )),
+    ));
+    tasks.push((
+        "rating calls".into(),
+        tokio::spawn(
+            rating_calls::RatingCaller {
+                store: store.clone(),
+                config: config.clone(),
+                clock: clock.clone(),
+                modems: rating_calls::ivr_modems(&config, &handles),
+                leader: leader.clone(),
+                shutdown: shutdown.clone(),
+            }
+            .run(),
+        ),
     ));
     let shared = crate::web::Shared {
         config: config.clone(),

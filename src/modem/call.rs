@@ -1,4 +1,5 @@
-//! One incoming voice call as the modem task follows it, and the record it hands on.
+//! One voice call as the modem task follows it (an incoming one, or a rating call it placed),
+//! and the record it hands on.
 //!
 //! [`CallProgress`] is pure: it folds the call signals of any dialect (`at::call`) into what
 //! the task needs to decide: who calls, which call index to hang up, whether the call is
@@ -8,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::ivr::RatingOutcome;
 use crate::at::call::{CallLine, CallSignal, CallState};
 use crate::config::VoiceMode;
 
@@ -65,6 +67,8 @@ pub struct CallProgress {
     pub id: Option<u8>,
     /// An end signal arrived for it.
     pub ended: bool,
+    /// A call we placed (mobile-originated): list lines of outgoing calls are this call's.
+    pub outgoing: bool,
 }
 
 impl CallProgress {
@@ -83,14 +87,14 @@ impl CallProgress {
         match s {
             CallSignal::Ringing => {}
             CallSignal::Caller { number } => self.learn(number.as_deref()),
-            CallSignal::Line(l) if l.incoming => {
+            CallSignal::Line(l) if l.incoming != self.outgoing => {
                 self.id = Some(l.id);
                 if l.state == CallState::Released {
                     self.ended = true;
                 }
                 self.learn(l.number.as_deref());
             }
-            // Our own outgoing calls are not this call.
+            // A call the other way is not this call.
             CallSignal::Line(_) => {}
             CallSignal::Ended { number } => {
                 self.ended = true;
@@ -122,7 +126,7 @@ impl CallProgress {
     pub fn listed(&mut self, lines: &[CallLine]) -> bool {
         let ours = lines
             .iter()
-            .find(|l| l.incoming && l.state != CallState::Released);
+            .find(|l| l.incoming != self.outgoing && l.state != CallState::Released);
         match ours {
             Some(l) => {
                 self.id = Some(l.id);
@@ -130,6 +134,53 @@ impl CallProgress {
                 true
             }
             None => false,
+        }
+    }
+}
+
+/// A call we placed, by its line in the call list: `None` when it is not (or no longer)
+/// listed, else its state (dialing, alerting, active).
+pub fn placed_state(lines: &[CallLine]) -> Option<CallState> {
+    lines
+        .iter()
+        .find(|l| !l.incoming && l.state != CallState::Released)
+        .map(|l| l.state)
+}
+
+/// What became of a rating call (`ModemHandle::rating_call`), kept as the outcome of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacedCall {
+    /// The modem cannot speak or hear keys (voice is not "ivr", or the probe found no TTS or
+    /// DTMF): nothing was dialled.
+    NotCapable,
+    Busy,
+    /// Rang out, or the network gave up (`NO ANSWER`, `NO CARRIER` before an answer).
+    NoAnswer,
+    /// The modem refused to dial (no network, barred, +CME ERROR).
+    Failed(String),
+    /// Someone picked up: what they did with the prompt.
+    Answered(RatingOutcome),
+}
+
+impl PlacedCall {
+    /// The `outcome` column of `rating_calls`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PlacedCall::NotCapable => "not_capable",
+            PlacedCall::Busy => "busy",
+            PlacedCall::NoAnswer => "no_answer",
+            PlacedCall::Failed(_) => "failed",
+            PlacedCall::Answered(o) => o.as_str(),
+        }
+    }
+
+    /// Whether it is worth calling again later (the villager was not reached or did not
+    /// key a score); a rated, settled or impossible call is not.
+    pub fn retry(&self) -> bool {
+        match self {
+            PlacedCall::Busy | PlacedCall::NoAnswer | PlacedCall::Failed(_) => true,
+            PlacedCall::Answered(o) => matches!(o, RatingOutcome::NoKey | RatingOutcome::HungUp),
+            PlacedCall::NotCapable => false,
         }
     }
 }

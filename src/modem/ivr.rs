@@ -141,6 +141,33 @@ impl MenuOutcome {
     }
 }
 
+/// What a villager did with a rating call (`rating_call`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RatingOutcome {
+    /// Keyed this score; recorded through the survey.
+    Rated(u8),
+    /// No valid key in time.
+    NoKey,
+    /// Hung up before keying.
+    HungUp,
+    /// The survey was answered meanwhile (by SMS): thanked, nothing recorded.
+    NothingToRate,
+    /// The desk failed (database away): told to text the score.
+    DeskDown,
+}
+
+impl RatingOutcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RatingOutcome::Rated(_) => "rated",
+            RatingOutcome::NoKey => "no_key",
+            RatingOutcome::HungUp => "hung_up",
+            RatingOutcome::NothingToRate => "nothing_to_rate",
+            RatingOutcome::DeskDown => "desk_down",
+        }
+    }
+}
+
 pub const FIRST_KEY: Duration = Duration::from_secs(15);
 pub const BETWEEN_KEYS: Duration = Duration::from_secs(5);
 /// Tries of each question: the first and two retries.
@@ -156,6 +183,48 @@ pub const NOTHING_TO_RATE: &str = "您目前没有待评价的诉求。再见。
 pub const WRONG_KEY: &str = "输入有误。";
 pub const DESK_DOWN: &str = "系统繁忙，村干部将给您回电，您也可以发短信反映。再见。";
 pub const GOODBYE: &str = "没有收到您的选择，村干部将给您回电。再见。";
+
+pub const RATING_CALL_NO_KEY: &str = "没有收到有效的评分，您也可以回复短信1到5打分。再见。";
+
+/// The rating call placed to `phone` about its resolved appeal `number`: one prompt, one key
+/// 1-5 (a wrong key or silence gets one more try), recorded through the desk's survey.
+pub async fn rating_call(
+    io: &mut dyn CallIo,
+    desk: &dyn IvrDesk,
+    phone: &str,
+    number: &str,
+) -> RatingOutcome {
+    let prompt = format!(
+        "{WELCOME}您的诉求{}已办结。{RATE_PROMPT}",
+        spoken_digits(number)
+    );
+    for _ in 0..2 {
+        let key = match ask(io, &prompt, 1, false, FIRST_KEY).await {
+            Keys::HungUp => return RatingOutcome::HungUp,
+            Keys::Timeout => continue,
+            Keys::Got(k) => k,
+        };
+        let Some(score) = key.parse::<u8>().ok().filter(|s| (1..=5).contains(s)) else {
+            if io.say(WRONG_KEY).await == Said::HungUp {
+                return RatingOutcome::HungUp;
+            }
+            continue;
+        };
+        return match desk.rate(phone, score).await {
+            Ok(text) => {
+                let _ = io.say(&text).await;
+                RatingOutcome::Rated(score)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rating call: the rating could not be recorded");
+                let _ = io.say(DESK_DOWN).await;
+                RatingOutcome::DeskDown
+            }
+        };
+    }
+    let _ = io.say(RATING_CALL_NO_KEY).await;
+    RatingOutcome::NoKey
+}
 
 /// Runs the menu for `phone` to its end. Every prompt may be cut short by a key, which then
 /// counts as the answer to the question it introduced.
@@ -346,6 +415,9 @@ mod tests {
             _phone: &'a str,
             score: u8,
         ) -> BoxFuture<'a, Result<String, DeskError>> {
+            if self.down {
+                return Box::pin(async { Err(DeskError("down".into())) });
+            }
             self.rated.lock().unwrap().push(score);
             Box::pin(async move { Ok("感谢评价。".to_string()) })
         }
@@ -435,6 +507,45 @@ mod tests {
             );
         }
         assert_eq!(*desk.rated.lock().unwrap(), vec![5, 2, 4]);
+    }
+
+    #[test]
+    fn a_rating_call_takes_one_key() {
+        let desk = Desk::default();
+        let cases: Vec<(Vec<Said>, Vec<Keys>, RatingOutcome)> = vec![
+            (vec![], vec![got("5")], RatingOutcome::Rated(5)),
+            // Keyed during the prompt.
+            (vec![Said::KeyPressed('2')], vec![], RatingOutcome::Rated(2)),
+            // A wrong key, then a good one.
+            (vec![], vec![got("8"), got("3")], RatingOutcome::Rated(3)),
+            (vec![], vec![got("8"), got("9")], RatingOutcome::NoKey),
+            (vec![], vec![], RatingOutcome::NoKey),
+            (vec![Said::HungUp], vec![], RatingOutcome::HungUp),
+            (vec![], vec![Keys::HungUp], RatingOutcome::HungUp),
+        ];
+        for (said, keys, want) in cases {
+            let mut c = Caller {
+                said: said.into(),
+                keys: keys.clone().into(),
+                ..Caller::default()
+            };
+            let got = block_on(rating_call(&mut c, &desk, "13800000001", "20261206001"));
+            assert_eq!(got, want, "keys {keys:?}, heard {:?}", c.heard);
+            assert!(c.heard[0].contains(&spoken_digits("20261206001")));
+        }
+        assert_eq!(*desk.rated.lock().unwrap(), vec![5, 2, 3]);
+        let down = Desk {
+            down: true,
+            ..Desk::default()
+        };
+        let mut c = Caller {
+            keys: vec![got("4")].into(),
+            ..Caller::default()
+        };
+        assert_eq!(
+            block_on(rating_call(&mut c, &down, "13800000001", "20261206001")),
+            RatingOutcome::DeskDown
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-pub use call::{CallProgress, CallRecord, Ending};
+pub use call::{CallProgress, CallRecord, Ending, PlacedCall};
 pub use conn::{CmdError, Conn};
 pub use port::{open, Endpoint, Port};
 
@@ -132,6 +132,26 @@ pub(crate) enum Request {
         parts: Vec<EncodedPart>,
         reply: oneshot::Sender<Result<Vec<u8>, SendError>>,
     },
+    /// Calls `phone` to ask for the rating of its resolved appeal `number`.
+    RatingCall {
+        phone: String,
+        number: String,
+        reply: oneshot::Sender<Result<PlacedCall, SendError>>,
+    },
+}
+
+impl Request {
+    /// Answers "not ready" at once: the modem is down or waits for an operator.
+    pub(crate) fn refuse(self) {
+        match self {
+            Request::Send { reply, .. } => {
+                let _ = reply.send(Err(SendError::NotReady));
+            }
+            Request::RatingCall { reply, .. } => {
+                let _ = reply.send(Err(SendError::NotReady));
+            }
+        }
+    }
 }
 
 /// The way to a modem task. Cheap to clone.
@@ -156,6 +176,23 @@ impl ModemHandle {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request::Send { parts, reply })
+            .await
+            .map_err(|_| SendError::NotReady)?;
+        rx.await.map_err(|_| SendError::NotReady)?
+    }
+}
+
+impl ModemHandle {
+    /// Places a rating call (one prompt, one key) and waits for it to end, up to a few
+    /// minutes. NotReady when the task is gone or the modem down.
+    pub async fn rating_call(&self, phone: &str, number: &str) -> Result<PlacedCall, SendError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::RatingCall {
+                phone: phone.to_string(),
+                number: number.to_string(),
+                reply,
+            })
             .await
             .map_err(|_| SendError::NotReady)?;
         rx.await.map_err(|_| SendError::NotReady)?

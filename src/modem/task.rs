@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::call::CallRecord;
+use super::call::{CallRecord, PlacedCall};
 use super::conn::{CmdError, Conn};
 use super::parse;
 use super::{ModemContext, ModemSettings, ModemStatus, Request, SendError};
@@ -16,6 +16,7 @@ use crate::backoff::Backoff;
 use crate::config::VoiceMode;
 
 mod answer;
+mod dial;
 mod voice;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -128,7 +129,7 @@ pub(super) async fn run(
                 _ = tokio::time::sleep_until(until) => break,
                 req = rx.recv() => match req {
                     None => return,
-                    Some(Request::Send { reply, .. }) => { let _ = reply.send(Err(SendError::NotReady)); }
+                    Some(r) => r.refuse(),
                 },
             }
         }
@@ -159,7 +160,7 @@ async fn idle_until_operator(
             _ = ctx.shutdown.cancelled() => break,
             req = rx.recv() => match req {
                 None => break,
-                Some(Request::Send { reply, .. }) => { let _ = reply.send(Err(SendError::NotReady)); }
+                Some(r) => r.refuse(),
             },
         }
     }
@@ -218,6 +219,14 @@ impl Session<'_> {
                                 return Err(fault);
                             }
                         }
+                    }
+                    Some(Request::RatingCall { phone, number, reply }) => {
+                        let placed = self.rating_call(&phone, &number).await;
+                        let _ = reply.send(Ok(placed.as_ref().map_or_else(
+                            |f| PlacedCall::Failed(f.to_string()),
+                            Clone::clone,
+                        )));
+                        placed?;
                     }
                 },
                 _ = sweep.tick() => self.sweep().await?,

@@ -84,19 +84,40 @@ impl IncomingCall {
     }
 }
 
+/// What the far end of a call we place (`ATD<n>;`) does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// Picks up after ringing this long.
+    Answers(Duration),
+    /// The line is busy: `BUSY` after a moment of dialling.
+    Busy,
+    /// Rings until the network gives up (`ring_interval` x `rings`): `NO ANSWER`.
+    NoAnswer,
+}
+
+impl Default for Outbound {
+    fn default() -> Outbound {
+        Outbound::Answers(Duration::from_millis(800))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Ringing,
     Active,
     /// An accepted hang-up; the call is released at this moment (`hangup_delay`).
     Releasing(Instant),
-    /// Our own `ATD`: dialled, answered at once.
-    Dialled,
+    /// Our own `ATD`: the network is setting the call up; alerting from this moment.
+    Dialing(Instant),
+    /// The far end rings; the scripted answer (or BUSY / NO ANSWER) at this moment.
+    Alerting(Instant),
 }
 
 #[derive(Debug, Clone)]
 struct Live {
     script: IncomingCall,
+    /// Placed by `ATD` (mobile-originated), not received.
+    outgoing: bool,
     state: State,
     rings: usize,
     next_ring: Instant,
@@ -147,6 +168,10 @@ pub struct Voice {
     ignored: Vec<String>,
     /// A playing prompt's end: when, and the URC that says so.
     tts_end: Option<(Instant, &'static str)>,
+    /// How the next calls we place are answered, in order; then `Outbound::default()`.
+    outbound: std::collections::VecDeque<Outbound>,
+    /// The script of the call being placed.
+    placing: Option<Outbound>,
     pub events: Vec<CallEvent>,
     /// URC bytes for the engine to send, framed per dialect.
     pub out: Vec<u8>,
@@ -161,6 +186,8 @@ impl Voice {
             call: None,
             ignored: Vec::new(),
             tts_end: None,
+            outbound: Default::default(),
+            placing: None,
             events: Vec::new(),
             out: Vec::new(),
         }
@@ -200,12 +227,13 @@ impl Voice {
     fn state_urcs(&mut self, clcc: u8, ccinfo: i8) {
         let from = self.from();
         let toa = Self::toa(&from);
+        let dir = u8::from(!self.call.as_ref().is_some_and(|c| c.outgoing));
         if self.set.clcc_urc {
-            self.urc(&format!("+CLCC: 1,1,{clcc},0,0,\"{from}\",{toa}"));
+            self.urc(&format!("+CLCC: 1,{dir},{clcc},0,0,\"{from}\",{toa}"));
         }
         if self.set.ccinfo {
             self.urc(&format!(
-                "+QIND: \"ccinfo\",1,1,{ccinfo},0,0,\"{from}\",{toa}"
+                "+QIND: \"ccinfo\",1,{dir},{ccinfo},0,0,\"{from}\",{toa}"
             ));
         }
     }
@@ -221,6 +249,7 @@ impl Voice {
         });
         self.call = Some(Live {
             script,
+            outgoing: false,
             state: State::Ringing,
             rings: 0,
             next_ring: now,
@@ -273,8 +302,8 @@ impl Voice {
     pub fn next_deadline(&self) -> Option<Instant> {
         let call = self.call.as_ref().and_then(|c| match c.state {
             State::Ringing => Some(c.next_ring),
-            State::Releasing(at) => Some(at),
-            _ => None,
+            State::Releasing(at) | State::Dialing(at) | State::Alerting(at) => Some(at),
+            State::Active => None,
         });
         let tts = self.tts_end.map(|(at, _)| at);
         [call, tts].into_iter().flatten().min()
@@ -287,11 +316,17 @@ impl Voice {
                 self.urc(&format!("{line} 0"));
             }
         }
-        if let Some(State::Releasing(at)) = self.call.as_ref().map(|c| c.state) {
-            if at <= now {
-                self.release();
+        match self.call.as_ref().map(|c| c.state) {
+            Some(State::Releasing(at)) => {
+                if at <= now {
+                    self.release();
+                }
+                return;
             }
-            return;
+            Some(State::Dialing(at)) if at <= now => return self.alert(now),
+            Some(State::Alerting(at)) if at <= now => return self.far_end_decides(now),
+            Some(State::Dialing(_) | State::Alerting(_)) => return,
+            _ => {}
         }
         loop {
             let Some(c) = self.call.as_mut() else { return };
@@ -344,6 +379,58 @@ impl Voice {
         }
     }
 
+    /// The far end of our call starts ringing.
+    fn alert(&mut self, now: Instant) {
+        let script = self.placing.clone().unwrap_or_default();
+        let ring_for = self.timing.ring_interval * self.timing.rings as u32;
+        let at = match script {
+            Outbound::Answers(after) => now + after,
+            Outbound::Busy => now,
+            Outbound::NoAnswer => now + ring_for,
+        };
+        if let Some(c) = self.call.as_mut() {
+            c.state = State::Alerting(at);
+        }
+        if script == Outbound::Busy {
+            self.far_end_decides(now);
+        } else {
+            self.state_urcs(3, 3);
+        }
+    }
+
+    /// The far end answers, is busy, or never picks up.
+    fn far_end_decides(&mut self, now: Instant) {
+        let number = self.from();
+        match self.placing.take().unwrap_or_default() {
+            Outbound::Answers(_) => {
+                if let Some(c) = self.call.as_mut() {
+                    c.state = State::Active;
+                    c.answered_at = Some(now);
+                }
+                self.events.push(CallEvent::Answered { from: number });
+                if self.dialect == Dialect::Sim7600 {
+                    self.urc("VOICE CALL: BEGIN");
+                }
+                self.state_urcs(0, 0);
+            }
+            Outbound::Busy => {
+                self.events.push(CallEvent::Busy { number });
+                self.urc("BUSY");
+                self.release();
+            }
+            Outbound::NoAnswer => {
+                self.events.push(CallEvent::NoAnswer { number });
+                self.urc("NO ANSWER");
+                self.release();
+            }
+        }
+    }
+
+    /// How the next call we place is answered (one script per `ATD`, in order).
+    pub fn script_outbound(&mut self, o: Outbound) {
+        self.outbound.push_back(o);
+    }
+
     /// The call is gone (an accepted hang-up took effect).
     fn release(&mut self) {
         self.state_urcs(6, -1);
@@ -368,7 +455,7 @@ impl Voice {
                 by: by.to_string(),
             },
             State::Releasing(_) => return,
-            State::Active | State::Dialled => CallEvent::HungUp,
+            State::Active | State::Dialing(_) | State::Alerting(_) => CallEvent::HungUp,
         };
         self.events.push(event);
         if self.timing.hangup_delay.is_zero() {
@@ -389,6 +476,8 @@ impl Voice {
         self.set = Settings::power_on(self.dialect);
         self.call = None;
         self.tts_end = None;
+        self.placing = None;
+        self.placing = None;
     }
 
     /// `AT+CLCC`: the call list.
@@ -397,11 +486,14 @@ impl Voice {
             return Vec::new();
         };
         let from = &c.script.from;
-        let (dir, stat) = match c.state {
-            State::Ringing | State::Releasing(_) => (1, 4),
-            State::Active => (1, 0),
-            State::Dialled => (0, 0),
+        let stat = match c.state {
+            State::Ringing | State::Releasing(_) if c.outgoing => 0,
+            State::Ringing | State::Releasing(_) => 4,
+            State::Active => 0,
+            State::Dialing(_) => 2,
+            State::Alerting(_) => 3,
         };
+        let dir = u8::from(!c.outgoing);
         vec![format!(
             "+CLCC: 1,{dir},{stat},0,0,\"{from}\",{}",
             Self::toa(from)
@@ -439,7 +531,8 @@ impl Voice {
         Reply::Lines(Vec::new())
     }
 
-    /// `ATD<number>;`.
+    /// `ATD<number>;`: OK at once, as SIMCom and Quectel answer (the call's fate comes later,
+    /// in URCs and the call list: dialing, alerting, then active, BUSY or NO ANSWER).
     pub fn dial(&mut self, number: &str, now: Instant) -> Reply {
         if self.call.is_some() || number.is_empty() {
             return Reply::Error;
@@ -447,13 +540,16 @@ impl Voice {
         self.events.push(CallEvent::Dialled {
             number: number.to_string(),
         });
+        self.placing = Some(self.outbound.pop_front().unwrap_or_default());
         self.call = Some(Live {
             script: IncomingCall::new(number),
-            state: State::Dialled,
+            outgoing: true,
+            state: State::Dialing(now + Duration::from_millis(300)),
             rings: 0,
             next_ring: now,
-            answered_at: Some(now),
+            answered_at: None,
         });
+        self.state_urcs(2, 2);
         Reply::Lines(Vec::new())
     }
 
@@ -614,6 +710,87 @@ mod tests {
         assert!(
             matches!(v.extended(name, Op::Set(&a), t), Some(Reply::Lines(_))),
             "{name}"
+        );
+    }
+
+    fn clcc(v: &mut Voice, t: Instant) -> Vec<String> {
+        match v.extended("CLCC", Op::Exec, t) {
+            Some(Reply::Lines(l)) => l,
+            _ => panic!("AT+CLCC"),
+        }
+    }
+
+    #[test]
+    fn placed_calls_go_dialing_alerting_then_active_busy_or_no_answer() {
+        let (mut q, t) = voice(Dialect::Ec25);
+        set(&mut q, "QINDCFG", &["ccinfo", "1", "0"], t);
+        q.script_outbound(Outbound::Answers(Duration::from_secs(2)));
+        q.script_outbound(Outbound::Busy);
+        assert!(matches!(q.dial("13800000001", t), Reply::Lines(_)));
+        assert!(
+            matches!(q.dial("13800000002", t), Reply::Error),
+            "one call at a time"
+        );
+        assert_eq!(clcc(&mut q, t), ["+CLCC: 1,0,2,0,0,\"13800000001\",129"]);
+        let at = q.next_deadline().unwrap();
+        q.tick(at);
+        assert_eq!(clcc(&mut q, at), ["+CLCC: 1,0,3,0,0,\"13800000001\",129"]);
+        // Keys before the answer are not heard; after it they are.
+        q.dtmf("5");
+        let answer = q.next_deadline().unwrap();
+        assert_eq!(answer - at, Duration::from_secs(2));
+        q.tick(answer);
+        assert_eq!(
+            clcc(&mut q, answer),
+            ["+CLCC: 1,0,0,0,0,\"13800000001\",129"]
+        );
+        set(&mut q, "QTONEDET", &["1"], answer);
+        q.dtmf("4");
+        let out = take(&mut q);
+        assert!(
+            out.contains("+QIND: \"ccinfo\",1,0,2,")
+                && out.contains("1,0,3,")
+                && out.contains("1,0,0,")
+        );
+        assert!(
+            out.ends_with("\r\n+QTONEDET: 52\r\n") && !out.contains("53"),
+            "{out:?}"
+        );
+        assert!(matches!(
+            q.extended("CHUP", Op::Exec, answer),
+            Some(Reply::Lines(_))
+        ));
+        assert!(clcc(&mut q, answer).is_empty());
+        // Busy: BUSY after the dialling moment, and the list empties.
+        q.dial("13800000003", answer);
+        q.tick(q.next_deadline().unwrap());
+        assert!(take(&mut q).contains("\r\nBUSY\r\n"));
+        assert!(clcc(&mut q, answer).is_empty());
+        // Nobody picks up: NO ANSWER after rings x interval.
+        let (mut g, t) = voice(Dialect::Generic);
+        g.script_outbound(Outbound::NoAnswer);
+        g.dial("13800000004", t);
+        g.tick(g.next_deadline().unwrap());
+        let end = g.next_deadline().unwrap();
+        g.tick(end);
+        assert!(take(&mut g).ends_with("\r\nNO ANSWER\r\n"));
+        assert_eq!(
+            g.events,
+            [
+                CallEvent::Dialled {
+                    number: "13800000004".into()
+                },
+                CallEvent::NoAnswer {
+                    number: "13800000004".into()
+                }
+            ]
+        );
+        assert_eq!(
+            q.events
+                .iter()
+                .filter(|e| matches!(e, CallEvent::Busy { .. }))
+                .count(),
+            1
         );
     }
 

@@ -66,6 +66,14 @@ pub enum CallEvent {
     Dialled {
         number: String,
     },
+    /// A call we placed found the line busy.
+    Busy {
+        number: String,
+    },
+    /// A call we placed rang out.
+    NoAnswer {
+        number: String,
+    },
 }
 
 /// How the simulated modem behaves; `Default` is a ready, unlocked SIM with 30 slots.
@@ -502,6 +510,10 @@ impl Engine {
         let Some((letter, arg)) = cmd.split_at_checked(head) else {
             return Err(Fail::Error);
         };
+        if letter == "D" {
+            let number = arg.trim_end_matches(';').to_string();
+            return reply(self.voice.dial(&number, self.now));
+        }
         let n: u8 = if arg.is_empty() {
             0
         } else {
@@ -528,10 +540,6 @@ impl Engine {
             ]),
             "A" => reply(self.voice.answer(self.now)),
             "H" => reply(self.voice.ath(self.now)),
-            "D" => {
-                let number = arg.trim_end_matches(';').to_string();
-                reply(self.voice.dial(&number, self.now))
-            }
             _ => Err(Fail::Error),
         }
     }
@@ -1100,6 +1108,11 @@ impl Engine {
     /// Keys pressed by the far end of the active call.
     pub fn dtmf(&mut self, digits: &str) {
         self.voice.dtmf(digits);
+    }
+
+    /// How the next call placed with `ATD` is answered.
+    pub fn script_outbound(&mut self, o: super::call::Outbound) {
+        self.voice.script_outbound(o);
     }
 
     /// The far end hangs up (or a ringing caller gives up now).

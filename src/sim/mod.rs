@@ -14,7 +14,7 @@ mod engine;
 mod pty;
 mod storage;
 
-pub use call::{Clip, Dialect, IncomingCall};
+pub use call::{Clip, Dialect, IncomingCall, Outbound};
 pub use engine::{CallEvent, SentSms};
 
 use std::path::PathBuf;
@@ -266,6 +266,11 @@ impl SimModem {
     /// (+DTMF, +RXDTMF, +QTONEDET ASCII codes) once detection is on.
     pub fn dtmf(&self, digits: &str) {
         self.with_engine(|st| st.engine.dtmf(digits));
+    }
+
+    /// How the next call the gateway places (`ATD`) is answered; one per call, in order.
+    pub fn script_outbound(&self, o: Outbound) {
+        self.with_engine(|st| st.engine.script_outbound(o));
     }
 
     /// The caller hangs up (an answered call) or gives up ringing, now.

@@ -35,6 +35,18 @@ pub async fn voice_daemon(
     token: &str,
     extra: &str,
 ) -> (InProcess, Store, u16) {
+    voice_daemon_at(db, sim, voice, token, extra, Clock::System).await
+}
+
+/// [`voice_daemon`] on `clock`.
+pub async fn voice_daemon_at(
+    db: &TestDb,
+    sim: &SimModem,
+    voice: &str,
+    token: &str,
+    extra: &str,
+    clock: Clock,
+) -> (InProcess, Store, u16) {
     let port = free_port();
     let toml = format!(
         "{}\n[api]\ntokens = [\"{token}\"]\n{extra}",
@@ -45,7 +57,7 @@ pub async fn voice_daemon(
                 &format!("init_timeout_secs = 10\nvoice = \"{voice}\""),
             )
     );
-    let d = InProcess::start(parse_config(&toml), Clock::System);
+    let d = InProcess::start(parse_config(&toml), clock);
     (d, db.store().await, port)
 }
 

@@ -98,6 +98,13 @@ impl Session<'_> {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        self.audio_on(kit).await?;
+        Ok(true)
+    }
+
+    /// Key detection on (and, for SIMCom, TTS to the far end) for a call just connected;
+    /// both are per call (Quectel forgets QTONEDET on every reset).
+    pub(super) async fn audio_on(&mut self, kit: IvrKit) -> Result<(), Fault> {
         let mut setup = vec![match kit.dtmf {
             Dtmf::Qtonedet => "AT+QTONEDET=1",
             Dtmf::Ddet => "AT+DDET=1",
@@ -110,7 +117,7 @@ impl Session<'_> {
                 tracing::warn!(modem = %self.settings.name, command = c, error = %e, "call audio setting refused");
             }
         }
-        Ok(true)
+        Ok(())
     }
 }
 

@@ -172,7 +172,7 @@ impl Session<'_> {
     /// AT+CVHU=0, set at init), then AT+QHUP=17,<idx> (Quectel, "user busy"). "OK" does not
     /// mean hung up (voice-modems.md pitfall 3), so each is confirmed by an end URC or a call
     /// list without the call before the next is tried.
-    async fn reject(&mut self, call: &mut CallProgress) -> Result<Ending, Fault> {
+    pub(super) async fn reject(&mut self, call: &mut CallProgress) -> Result<Ending, Fault> {
         let qhup = format!("AT+QHUP=17,{}", call.id.unwrap_or(1));
         let chain = [
             ("CHUP", "AT+CHUP", self.settings.timings.command),
