@@ -53,8 +53,13 @@ enum Command {
         #[command(subcommand)]
         command: PduCommand,
     },
-    /// Start a stand-alone simulated modem on a new pseudo-terminal and print its path.
-    Simulate,
+    /// Start a stand-alone simulated modem on a new pseudo-terminal and print its path; stdin
+    /// takes `PHONE TEXT`, `CALL PHONE` (`CALL -` withheld), `DTMF DIGITS` and `HANGUP`.
+    Simulate {
+        /// The modem family it plays: generic, sim800, sim7600 (TTS+DTMF) or ec25 (TTS+DTMF).
+        #[arg(long, default_value = "generic", value_parser = parse_dialect)]
+        dialect: appeal_gateway::sim::Dialect,
+    },
     /// Filed appeals, for admins without a browser.
     Appeals {
         #[command(subcommand)]
@@ -338,8 +343,8 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             appeal_gateway::tools::load::run(&db, appeals, clients, seconds, hold, connections)
                 .await?;
         }
-        Command::Simulate => {
-            appeal_gateway::tools::demo::simulate(shutdown_on_signals()).await?;
+        Command::Simulate { dialect } => {
+            appeal_gateway::tools::demo::simulate(dialect, shutdown_on_signals()).await?;
         }
         Command::Bench {
             messages,
@@ -617,5 +622,18 @@ fn pdu_command(command: PduCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+    }
+}
+
+fn parse_dialect(s: &str) -> Result<appeal_gateway::sim::Dialect, String> {
+    use appeal_gateway::sim::Dialect;
+    match s.to_ascii_lowercase().as_str() {
+        "generic" => Ok(Dialect::Generic),
+        "sim800" => Ok(Dialect::Sim800),
+        "sim7600" => Ok(Dialect::Sim7600),
+        "ec25" => Ok(Dialect::Ec25),
+        _ => Err(format!(
+            "unknown dialect {s:?}: generic, sim800, sim7600 or ec25"
+        )),
     }
 }

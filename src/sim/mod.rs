@@ -12,6 +12,7 @@
 mod call;
 mod engine;
 mod pty;
+pub mod script;
 mod storage;
 
 pub use call::{Clip, Dialect, IncomingCall, Outbound};

@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::{Account, Config, Device, Role};
 use crate::phone::mask as mask_phone;
-use crate::sim::{SimModem, SimOptions};
+use crate::sim::script::{self, ScriptLine};
+use crate::sim::{Dialect, IncomingCall, SimModem, SimOptions};
 
 const DEMO_TOML: &str = include_str!("../../gateway-config/demo.toml");
 const DEMO_DIRECTORY: &str = include_str!("../../gateway-config/demo-directory.toml");
@@ -203,25 +204,31 @@ async fn network_log(sim: SimModem, shutdown: CancellationToken) {
     }
 }
 
-/// A stand-alone simulated modem. Lines on stdin of the form `PHONE TEXT` deliver an SMS;
+/// A stand-alone simulated modem of `dialect`. Lines on stdin (`sim::script`): `PHONE TEXT`
+/// delivers an SMS, `CALL PHONE` rings, `DTMF DIGITS` keys in the answered call, `HANGUP`;
 /// what the modem sends is printed.
-pub async fn simulate(shutdown: CancellationToken) -> Result<(), DemoError> {
-    let sim = SimModem::start(SimOptions::default()).await?;
+pub async fn simulate(dialect: Dialect, shutdown: CancellationToken) -> Result<(), DemoError> {
+    let sim = SimModem::start(SimOptions {
+        dialect,
+        ..SimOptions::default()
+    })
+    .await?;
     println!("{}", sim.device_path().display());
-    eprintln!("simulated modem ready; type `PHONE TEXT` to deliver an SMS, Ctrl-C stops it");
+    eprintln!("simulated modem ready; type `PHONE TEXT`, `CALL PHONE`, `DTMF DIGITS` or `HANGUP`; Ctrl-C stops it");
     tokio::spawn(network_log(sim.clone(), shutdown.clone()));
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             line = lines.next_line() => match line {
-                Ok(Some(l)) => {
-                    if let Some((phone, text)) = l.trim().split_once(' ') {
-                        sim.receive_sms(phone, text.trim());
-                    } else if !l.trim().is_empty() {
-                        eprintln!("expected: PHONE TEXT");
-                    }
-                }
+                Ok(Some(l)) => match script::parse(&l) {
+                    Ok(ScriptLine::Sms { phone, text }) => sim.receive_sms(&phone, &text),
+                    Ok(ScriptLine::Call { phone }) => sim.call(IncomingCall::new(&phone)),
+                    Ok(ScriptLine::Dtmf(keys)) => sim.dtmf(&keys),
+                    Ok(ScriptLine::HangUp) => sim.caller_hangs_up(),
+                    Ok(ScriptLine::Empty) => {}
+                    Err(why) => eprintln!("{why}"),
+                },
                 // stdin closed (run from a script): keep serving until a signal.
                 Ok(None) | Err(_) => { shutdown.cancelled().await; break; }
             }
