@@ -334,3 +334,53 @@ async fn sim7600_rating_call(backend: Backend) {
     rating_call_in_dialect(backend, Dialect::Sim7600).await;
 }
 both_backends!(rating_call_sim7600, sim7600_rating_call);
+
+/// The modem reboots in the middle of a menu call (RDY, every setting forgotten, QTONEDET
+/// among them): the call is recorded as hung up and becomes a callback, the session comes
+/// back, and the next call's keys are heard again because key detection is switched on per
+/// call.
+async fn reboot_mid_call(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = sim_with(SimOptions {
+        dialect: Dialect::Ec25,
+        rings: 30,
+        ..voice_options()
+    })
+    .await;
+    let (d, store, _) = voice_daemon(&db, &sim, "ivr", "ivr-test-token-0123456789", "").await;
+    wait_command(&sim, "AT+QTONEDET=?", 20).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    sim.call(IncomingCall::new(VILLAGER));
+    assert!(
+        sim.wait_until(Duration::from_secs(20), |s| spoken(s)
+            .iter()
+            .any(|p| p.as_str() == ivr::WELCOME))
+            .await
+    );
+    sim.reboot();
+    wait_calls(&store, 1, 60).await;
+    let first = call_endings(&store).await.remove(0);
+    assert!(
+        first
+            .2
+            .as_deref()
+            .is_some_and(|m| m.starts_with("hung-up:")),
+        "{first:?}"
+    );
+    assert_eq!(calls(&store).await[0].0, "filed");
+    // The session re-initialises; the next caller's key is heard.
+    wait_for(30, "the modem back", || async {
+        (sim.commands()
+            .iter()
+            .filter(|c| *c == "AT+QTONEDET=?")
+            .count()
+            >= 2)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    call_and_key(&sim, &store, Dialect::Ec25, 2, Some("2#")).await;
+    assert_eq!(call_endings(&store).await[1].2.as_deref(), Some("2:latest"));
+    d.stop().await;
+}
+both_backends!(reboot_during_menu, reboot_mid_call);
