@@ -56,7 +56,8 @@ enum Command {
     /// Start a stand-alone simulated modem on a new pseudo-terminal and print its path; stdin
     /// takes `PHONE TEXT`, `CALL PHONE` (`CALL -` withheld), `DTMF DIGITS` and `HANGUP`.
     Simulate {
-        /// The modem family it plays: generic, sim800, sim7600 (TTS+DTMF) or ec25 (TTS+DTMF).
+        /// The modem family it plays: generic, sim800, sim7600 (TTS+DTMF), ec25 (TTS+DTMF) or
+        /// me909 (Huawei, ^DDTMF keys).
         #[arg(long, default_value = "generic", value_parser = parse_dialect)]
         dialect: appeal_gateway::sim::Dialect,
     },
@@ -632,6 +633,7 @@ fn parse_dialect(s: &str) -> Result<appeal_gateway::sim::Dialect, String> {
         "sim800" => Ok(Dialect::Sim800),
         "sim7600" => Ok(Dialect::Sim7600),
         "ec25" => Ok(Dialect::Ec25),
+        "me909" => Ok(Dialect::Me909),
         _ => Err(format!(
             "unknown dialect {s:?}: generic, sim800, sim7600 or ec25"
         )),

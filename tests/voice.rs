@@ -436,3 +436,17 @@ async fn slow_release_is_waited_for(backend: Backend) {
     d.stop().await;
 }
 both_backends!(slow_release, slow_release_is_waited_for);
+
+/// Huawei ME909s: 27.007 announcements, `^CEND` after the end; AT+CHUP takes.
+async fn me909_chup(backend: Backend) {
+    rejected_in_dialect(
+        backend,
+        Dialect::Me909,
+        IncomingCall::new(VILLAGER),
+        &[],
+        None,
+        "chup",
+    )
+    .await;
+}
+both_backends!(me909_callback, me909_chup);

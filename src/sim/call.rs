@@ -1,5 +1,5 @@
 //! The simulated modem's voice side: one call at a time, announced and ended in the dialect
-//! of the modem it plays (voice-modems.md section 1), with the pitfalls of section 2: ATH
+//! of the modem it plays (voice-modems.md section 1: generic 27.007, SIM800, SIM7600, EC25, ME909), with the pitfalls of section 2: ATH
 //! ignored under SIMCom's default AT+CVHU=1, a hang-up whose OK comes before the call is gone,
 //! CLIP that never comes, RING twice, TTS that fails with +CME ERROR: 903 outside a call, DTMF
 //! in four formats, and every call setting forgotten on a reboot.
@@ -24,6 +24,9 @@ pub enum Dialect {
     /// SIMCom SIM7600 / A76xx: URCs framed `\r\r\n`, ATH ignored until AT+CVHU=0, +CLCC URCs
     /// after AT+CLCC=1, MISSED_CALL, +RXDTMF, AT+CTTS after AT+CDTAM=1.
     Sim7600,
+    /// Huawei ME909s (voice-capable LTE module): 27.007 call URCs, `^CEND` after the end, keys
+    /// as `^DDTMF`; no TTS.
+    Me909,
     /// Quectel EC25: ccinfo URCs after AT+QINDCFG="ccinfo",1, AT+QHUP, +QTONEDET ASCII codes,
     /// AT+QWTTS.
     Ec25,
@@ -36,6 +39,7 @@ impl Dialect {
             Dialect::Sim800 => "SIMCOM_Ltd",
             Dialect::Sim7600 => "SIMCOM INCORPORATED",
             Dialect::Ec25 => "Quectel",
+            Dialect::Me909 => "Huawei Technologies Co., Ltd",
         }
     }
 
@@ -45,6 +49,7 @@ impl Dialect {
             Dialect::Sim800 => "SIMCOM_SIM800L",
             Dialect::Sim7600 => "SIMCOM_SIM7600G-H",
             Dialect::Ec25 => "EC25",
+            Dialect::Me909 => "ME909s-821",
         }
     }
 }
@@ -270,6 +275,7 @@ impl Voice {
                 Dialect::Sim800 if self.set.ddet => format!("+DTMF: {d}"),
                 Dialect::Sim7600 if self.set.ddet => format!("+RXDTMF: {d}"),
                 Dialect::Ec25 if self.set.qtonedet => format!("+QTONEDET: {}", d as u32),
+                Dialect::Me909 => format!("^DDTMF: {d}"),
                 _ => continue,
             };
             self.urc(&line);
@@ -294,6 +300,10 @@ impl Voice {
             Dialect::Generic if ringing => {}
             Dialect::Sim7600 if ringing => self.urc(&format!("MISSED_CALL: 09:00AM {from}")),
             Dialect::Sim7600 => self.urc("VOICE CALL: END: 000010"),
+            Dialect::Me909 => {
+                self.urc("NO CARRIER");
+                self.urc("^CEND:1,0,104,16");
+            }
             _ => self.urc("NO CARRIER"),
         }
         self.release();
@@ -792,6 +802,22 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn huawei_keys_are_ddtmf_and_ends_say_cend() {
+        let (mut h, t) = voice(Dialect::Me909);
+        set(&mut h, "CLIP", &["1"], t);
+        h.ring(IncomingCall::new("13800000001"), t);
+        assert!(matches!(h.answer(t), Reply::Lines(_)));
+        take(&mut h);
+        h.dtmf("3#");
+        assert_eq!(take(&mut h), "\r\n^DDTMF: 3\r\n\r\n^DDTMF: #\r\n");
+        // No TTS on this module: the probe finds nothing.
+        assert!(h.extended("QWTTS", Op::Test, t).is_none());
+        assert!(h.extended("CTTS", Op::Test, t).is_none());
+        h.remote_hang_up();
+        assert_eq!(take(&mut h), "\r\nNO CARRIER\r\n\r\n^CEND:1,0,104,16\r\n");
     }
 
     #[test]
