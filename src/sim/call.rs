@@ -1,8 +1,9 @@
 //! The simulated modem's voice side: one call at a time, announced and ended in the dialect
-//! of the modem it plays (voice-modems.md section 1: generic 27.007, SIM800, SIM7600, EC25, ME909), with the pitfalls of section 2: ATH
-//! ignored under SIMCom's default AT+CVHU=1, a hang-up whose OK comes before the call is gone,
-//! CLIP that never comes, RING twice, TTS that fails with +CME ERROR: 903 outside a call, DTMF
-//! in four formats, and every call setting forgotten on a reboot.
+//! of the modem it plays (voice-modems.md section 1: generic 27.007, SIM800, SIM7600, EC25,
+//! ME909), with the pitfalls of section 2: ATH ignored under SIMCom's default AT+CVHU=1, a
+//! hang-up whose OK comes before the call is gone, CLIP that never comes, RING twice, TTS that
+//! fails with +CME ERROR: 903 outside a call, DTMF in four formats, placed calls that go busy
+//! or ring out, and every call setting forgotten on a reboot.
 //!
 //! Pure like the engine: time comes in as `now`; URCs collect in `out` for the engine to send.
 
