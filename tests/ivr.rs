@@ -8,6 +8,7 @@ mod common;
 
 use std::time::Duration;
 
+use appeal_gateway::appeals::Appeal;
 use appeal_gateway::calls::CALLBACK_CATEGORY;
 use appeal_gateway::clock::Clock;
 use appeal_gateway::modem::ivr;
@@ -82,6 +83,26 @@ async fn call_and_key(
     wait_calls(store, n as i64, 40).await;
 }
 
+/// The villager texts an appeal, the cadre accepts and resolves it: its survey waits.
+async fn resolved_appeal(sim: &SimModem, store: &Store) -> Appeal {
+    deliver(sim, 0, VILLAGER, "三组的水渠堵了，请派人疏通");
+    wait_appeals(store, 1, 30).await;
+    let a = all_appeals(store).await.remove(0);
+    let short = &a.number[a.number.len() - 3..];
+    deliver(sim, 1, CADRE, &format!("JS{short}"));
+    deliver(sim, 2, CADRE, &format!("BJ{short} 已疏通"));
+    wait_for(30, "the survey", || async {
+        let n = count(
+            store,
+            "SELECT COUNT(*) FROM appeals WHERE survey_state = 'pending'",
+        )
+        .await;
+        (n == 1).then_some(())
+    })
+    .await;
+    a
+}
+
 async fn menu_in_dialect(backend: Backend, dialect: Dialect) {
     let db = TestDb::new(backend).await;
     let sim = sim_with(SimOptions {
@@ -96,22 +117,7 @@ async fn menu_in_dialect(backend: Backend, dialect: Dialect) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     // A texted appeal, accepted and resolved by the cadre: a survey waits.
-    deliver(&sim, 0, VILLAGER, "三组的水渠堵了，请派人疏通");
-    wait_appeals(&store, 1, 30).await;
-    let texted = all_appeals(&store).await.remove(0);
-    let short = &texted.number[texted.number.len() - 3..];
-    deliver(&sim, 1, CADRE, &format!("JS{short}"));
-    deliver(&sim, 2, CADRE, &format!("BJ{short} 已疏通"));
-    wait_for(30, "the survey", || async {
-        (count(
-            &store,
-            "SELECT COUNT(*) FROM appeals WHERE survey_state = 'pending'",
-        )
-        .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    let texted = resolved_appeal(&sim, &store).await;
 
     // 2 then #: the status of the latest appeal, spoken digit by digit; nothing filed.
     call_and_key(&sim, &store, dialect, 1, Some("2#")).await;
@@ -240,22 +246,7 @@ async fn rating_call_in_dialect(backend: Backend, dialect: Dialect) {
     )
     .await;
     wait_command(&sim, "AT+CRC=1", 20).await;
-    deliver(&sim, 0, VILLAGER, "三组的水渠堵了，请派人疏通");
-    wait_appeals(&store, 1, 30).await;
-    let a = all_appeals(&store).await.remove(0);
-    let short = &a.number[a.number.len() - 3..];
-    deliver(&sim, 1, CADRE, &format!("JS{short}"));
-    deliver(&sim, 2, CADRE, &format!("BJ{short} 已疏通"));
-    wait_for(30, "the survey", || async {
-        (count(
-            &store,
-            "SELECT COUNT(*) FROM appeals WHERE survey_state = 'pending'",
-        )
-        .await
-            == 1)
-            .then_some(())
-    })
-    .await;
+    let a = resolved_appeal(&sim, &store).await;
     let dials = |s: &SimModem| s.commands().iter().filter(|c| c.starts_with("ATD")).count();
     // 47 hours on: the survey reminder, no call.
     clock.advance(chrono::Duration::hours(47));
@@ -384,3 +375,46 @@ async fn reboot_mid_call(backend: Backend) {
     d.stop().await;
 }
 both_backends!(reboot_during_menu, reboot_mid_call);
+
+/// rating_calls_per_hour is the SIM's budget: a retry due by the rules waits until the hour
+/// since the last call has passed.
+async fn hourly_budget(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let sim = sim_with(SimOptions {
+        dialect: Dialect::Ec25,
+        ..voice_options()
+    })
+    .await;
+    let clock = Clock::manual(Clock::System.now());
+    let extra = "[scheduler]\ninterval_secs = 1\n\n[voice]\nrating_calls_per_hour = 1\nrating_call_retry_mins = 1\n";
+    let (d, store, _) = voice_daemon_at(
+        &db,
+        &sim,
+        "ivr",
+        "ivr-test-token-0123456789",
+        extra,
+        clock.clone(),
+    )
+    .await;
+    wait_command(&sim, "AT+CRC=1", 20).await;
+    resolved_appeal(&sim, &store).await;
+    let dials = |s: &SimModem| s.commands().iter().filter(|c| c.starts_with("ATD")).count();
+    sim.script_outbound(Outbound::Busy);
+    sim.script_outbound(Outbound::Busy);
+    clock.advance(chrono::Duration::hours(49));
+    assert!(
+        sim.wait_until(Duration::from_secs(20), |s| dials(s) == 1)
+            .await
+    );
+    // Due again by the retry pause, but the hour's one call is spent.
+    clock.advance(chrono::Duration::minutes(5));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(dials(&sim), 1);
+    clock.advance(chrono::Duration::minutes(56));
+    assert!(
+        sim.wait_until(Duration::from_secs(20), |s| dials(s) == 2)
+            .await
+    );
+    d.stop().await;
+}
+both_backends!(rating_call_budget, hourly_budget);

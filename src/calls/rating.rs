@@ -88,18 +88,27 @@ pub async fn candidates(
     .bind(sent_before)
     .fetch_all(store.reader())
     .await?;
+    // Every earlier attempt of those appeals in one query, not one per appeal.
+    let tries = sqlx::query(&store.sql(
+        "SELECT r.appeal_id, r.started_at FROM rating_calls r JOIN appeals a ON a.id = r.appeal_id \
+         WHERE a.survey_state = 'pending' AND a.survey_sent_at <= ?",
+    ))
+    .bind(sent_before)
+    .fetch_all(store.reader())
+    .await?;
+    let mut by_appeal: std::collections::HashMap<i64, Vec<DateTime<Utc>>> = Default::default();
+    for t in tries {
+        by_appeal
+            .entry(t.try_get("appeal_id")?)
+            .or_default()
+            .push(from_millis(t.try_get("started_at")?));
+    }
     let mut out = Vec::new();
     for row in rows {
         let id: i64 = row.try_get("id")?;
-        let tries: Vec<i64> = sqlx::query_scalar(
-            &store.sql("SELECT started_at FROM rating_calls WHERE appeal_id = ?"),
-        )
-        .bind(id)
-        .fetch_all(store.reader())
-        .await?;
-        let tries: Vec<_> = tries.into_iter().map(from_millis).collect();
+        let tries = by_appeal.get(&id).map_or(&[][..], Vec::as_slice);
         let sent = from_millis(row.try_get("survey_sent_at")?);
-        if due(sent, &tries, now, r) {
+        if due(sent, tries, now, r) {
             out.push(Due {
                 appeal_id: id,
                 number: row.try_get("number")?,

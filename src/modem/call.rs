@@ -173,16 +173,6 @@ impl PlacedCall {
             PlacedCall::Answered(o) => o.as_str(),
         }
     }
-
-    /// Whether it is worth calling again later (the villager was not reached or did not
-    /// key a score); a rated, settled or impossible call is not.
-    pub fn retry(&self) -> bool {
-        match self {
-            PlacedCall::Busy | PlacedCall::NoAnswer | PlacedCall::Failed(_) => true,
-            PlacedCall::Answered(o) => matches!(o, RatingOutcome::NoKey | RatingOutcome::HungUp),
-            PlacedCall::NotCapable => false,
-        }
-    }
 }
 
 #[cfg(test)]

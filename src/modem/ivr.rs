@@ -186,20 +186,44 @@ pub const GOODBYE: &str = "没有收到您的选择，村干部将给您回电�
 
 pub const RATING_CALL_NO_KEY: &str = "没有收到有效的评分，您也可以回复短信1到5打分。再见。";
 
-/// The rating call placed to `phone` about its resolved appeal `number`: one prompt, one key
-/// 1-5 (a wrong key or silence gets one more try), recorded through the desk's survey.
-pub async fn rating_call(
+/// The rating call placed to `phone` about its resolved appeal: one prompt naming the appeal
+/// the survey waits on, one key 1-5 (a wrong key or silence gets one more try), recorded
+/// through the desk's survey. A survey answered meanwhile (by SMS) is not rated again.
+pub async fn rating_call(io: &mut dyn CallIo, desk: &dyn IvrDesk, phone: &str) -> RatingOutcome {
+    let number = match desk.rating_due(phone).await {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            let _ = io.say(NOTHING_TO_RATE).await;
+            return RatingOutcome::NothingToRate;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "rating call: lookup failed");
+            let _ = io.say(DESK_DOWN).await;
+            return RatingOutcome::DeskDown;
+        }
+    };
+    let prompt = format!(
+        "{WELCOME}您的诉求{}已办结。{RATE_PROMPT}",
+        spoken_digits(&number)
+    );
+    let outcome = score(io, desk, phone, &prompt, 2).await;
+    if outcome == RatingOutcome::NoKey {
+        let _ = io.say(RATING_CALL_NO_KEY).await;
+    }
+    outcome
+}
+
+/// Asks `prompt` up to `tries` times for one key 1-5 and records it through the desk, saying
+/// its answer; a wrong key is told so. The menu's 3 and the rating call share it.
+async fn score(
     io: &mut dyn CallIo,
     desk: &dyn IvrDesk,
     phone: &str,
-    number: &str,
+    prompt: &str,
+    tries: usize,
 ) -> RatingOutcome {
-    let prompt = format!(
-        "{WELCOME}您的诉求{}已办结。{RATE_PROMPT}",
-        spoken_digits(number)
-    );
-    for _ in 0..2 {
-        let key = match ask(io, &prompt, 1, false, FIRST_KEY).await {
+    for _ in 0..tries {
+        let key = match ask(io, prompt, 1, false, FIRST_KEY).await {
             Keys::HungUp => return RatingOutcome::HungUp,
             Keys::Timeout => continue,
             Keys::Got(k) => k,
@@ -216,13 +240,12 @@ pub async fn rating_call(
                 RatingOutcome::Rated(score)
             }
             Err(e) => {
-                tracing::warn!(error = %e, "rating call: the rating could not be recorded");
+                tracing::warn!(error = %e, "the rating could not be recorded");
                 let _ = io.say(DESK_DOWN).await;
                 RatingOutcome::DeskDown
             }
         };
     }
-    let _ = io.say(RATING_CALL_NO_KEY).await;
     RatingOutcome::NoKey
 }
 
@@ -323,27 +346,14 @@ async fn rate(io: &mut dyn CallIo, desk: &dyn IvrDesk, phone: &str) -> MenuOutco
         return farewell(io, NOTHING_TO_RATE, MenuOutcome::NothingToRate).await;
     };
     let prompt = format!("您的诉求{}已办结。{RATE_PROMPT}", spoken_digits(&number));
-    for _ in 0..TRIES {
-        let key = match ask(io, &prompt, 1, false, FIRST_KEY).await {
-            Keys::HungUp => return MenuOutcome::HungUp("rating"),
-            Keys::Timeout => continue,
-            Keys::Got(k) => k,
-        };
-        let Some(score) = key.parse::<u8>().ok().filter(|s| (1..=5).contains(s)) else {
-            if io.say(WRONG_KEY).await == Said::HungUp {
-                return MenuOutcome::HungUp("rating");
-            }
-            continue;
-        };
-        return match desk.rate(phone, score).await {
-            Ok(text) => farewell(io, &text, MenuOutcome::Rated(score)).await,
-            Err(e) => {
-                tracing::warn!(error = %e, "IVR rating failed");
-                farewell(io, DESK_DOWN, MenuOutcome::DeskDown).await
-            }
-        };
+    match score(io, desk, phone, &prompt, TRIES).await {
+        RatingOutcome::Rated(s) => MenuOutcome::Rated(s),
+        RatingOutcome::HungUp => MenuOutcome::HungUp("rating"),
+        RatingOutcome::DeskDown => MenuOutcome::DeskDown,
+        RatingOutcome::NoKey | RatingOutcome::NothingToRate => {
+            farewell(io, GOODBYE, MenuOutcome::NoChoice).await
+        }
     }
-    farewell(io, GOODBYE, MenuOutcome::NoChoice).await
 }
 
 #[cfg(test)]
@@ -511,7 +521,10 @@ mod tests {
 
     #[test]
     fn a_rating_call_takes_one_key() {
-        let desk = Desk::default();
+        let desk = Desk {
+            due: Some("20261206001".into()),
+            ..Desk::default()
+        };
         let cases: Vec<(Vec<Said>, Vec<Keys>, RatingOutcome)> = vec![
             (vec![], vec![got("5")], RatingOutcome::Rated(5)),
             // Keyed during the prompt.
@@ -529,12 +542,20 @@ mod tests {
                 keys: keys.clone().into(),
                 ..Caller::default()
             };
-            let got = block_on(rating_call(&mut c, &desk, "13800000001", "20261206001"));
+            let got = block_on(rating_call(&mut c, &desk, "13800000001"));
             assert_eq!(got, want, "keys {keys:?}, heard {:?}", c.heard);
             assert!(c.heard[0].contains(&spoken_digits("20261206001")));
         }
         assert_eq!(*desk.rated.lock().unwrap(), vec![5, 2, 3]);
+        // The survey was answered by SMS before the call: nothing is rated twice.
+        let mut c = Caller::default();
+        assert_eq!(
+            block_on(rating_call(&mut c, &Desk::default(), "13800000001")),
+            RatingOutcome::NothingToRate
+        );
+        assert_eq!(c.heard, [NOTHING_TO_RATE]);
         let down = Desk {
+            due: Some("20261206001".into()),
             down: true,
             ..Desk::default()
         };
@@ -543,7 +564,7 @@ mod tests {
             ..Caller::default()
         };
         assert_eq!(
-            block_on(rating_call(&mut c, &down, "13800000001", "20261206001")),
+            block_on(rating_call(&mut c, &down, "13800000001")),
             RatingOutcome::DeskDown
         );
     }

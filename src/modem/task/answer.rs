@@ -132,6 +132,26 @@ pub(super) struct Line<'s, 'a> {
     pub fault: Option<Fault>,
 }
 
+impl<'s, 'a> Line<'s, 'a> {
+    /// The connected `call` as the menu's line, for at most [`MAX_CALL`].
+    pub fn open(s: &'s mut Session<'a>, kit: IvrKit, call: &CallProgress) -> Self {
+        Line {
+            s,
+            kit,
+            call: call.clone(),
+            until: Instant::now() + MAX_CALL,
+            fault: None,
+        }
+    }
+
+    /// Hands back what the script learnt about the call (its end) into `call`, and raises a
+    /// link fault the script saw as a hang-up.
+    pub fn close(self, call: &mut CallProgress) -> Result<(), Fault> {
+        *call = self.call;
+        self.fault.map_or(Ok(()), Err)
+    }
+}
+
 impl Line<'_, '_> {
     fn gone(&self) -> bool {
         self.call.ended || self.fault.is_some()

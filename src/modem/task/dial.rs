@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::super::call::{placed_state, CallProgress, PlacedCall};
 use super::super::ivr;
-use super::answer::{Line, MAX_CALL};
+use super::answer::Line;
 use super::{Fault, Session};
 use crate::at::call::{clcc_line, CallState};
 use crate::at::{FinalResult, Urc};
@@ -58,25 +58,13 @@ impl Session<'_> {
         }
         self.audio_on(kit).await?;
         let desk = self.ctx.desk.clone();
-        let mut line = Line {
-            s: self,
-            kit,
-            call: call.clone(),
-            until: Instant::now() + MAX_CALL,
-            fault: None,
-        };
-        let outcome = ivr::rating_call(&mut line, &*desk, phone, number).await;
-        let Line {
-            fault, call: after, ..
-        } = line;
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        call = after;
+        let mut line = Line::open(self, kit, &call);
+        let outcome = ivr::rating_call(&mut line, &*desk, phone).await;
+        line.close(&mut call)?;
         if !call.ended {
             self.reject(&mut call).await?;
         }
-        tracing::info!(modem = %self.settings.name, outcome = outcome.as_str(), "rating call ended");
+        tracing::info!(modem = %self.settings.name, appeal = number, outcome = outcome.as_str(), "rating call ended");
         Ok(PlacedCall::Answered(outcome))
     }
 

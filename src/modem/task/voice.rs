@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::super::call::{CallProgress, CallRecord, Ending};
 use super::super::ivr::{self, MenuOutcome};
-use super::answer::{IvrKit, Line, MAX_CALL};
+use super::answer::{IvrKit, Line};
 use super::{Fault, Session, MAX_UNSAVED_CALLS, QHUP_TIMEOUT, STALE_RING};
 use crate::at::call::{clcc_line, signal, CallSignal};
 use crate::config::VoiceMode;
@@ -134,21 +134,9 @@ impl Session<'_> {
             return Ok(None);
         }
         let desk = self.ctx.desk.clone();
-        let mut line = Line {
-            s: self,
-            kit,
-            call: call.clone(),
-            until: Instant::now() + MAX_CALL,
-            fault: None,
-        };
+        let mut line = Line::open(self, kit, call);
         let outcome = ivr::run(&mut line, &*desk, &phone).await;
-        let Line {
-            fault, call: after, ..
-        } = line;
-        if let Some(f) = fault {
-            return Err(f);
-        }
-        *call = after;
+        line.close(call)?;
         let ended = if call.ended {
             Ending::Caller
         } else {
