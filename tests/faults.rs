@@ -89,7 +89,9 @@ async fn silent_modem(backend: Backend) {
 }
 both_backends!(unresponsive_modem_recovers, silent_modem);
 
-/// The per-modem rate (governor, `send_per_minute`): a burst of 10, then one every 6 s.
+/// The per-modem rate (governor, `send_per_minute`): a burst of 10, then one every 6 s. The
+/// daemon idles first: an idle sender must not spend its burst on polls that find nothing
+/// (it did: every empty claim took a slot, so after ten idle seconds the burst was gone).
 async fn rate_limited(backend: Backend) {
     let db = TestDb::new(backend).await;
     let sim = start_sim().await;
@@ -97,6 +99,7 @@ async fn rate_limited(backend: Backend) {
         .replace("send_per_minute = 100000", "send_per_minute = 10");
     let daemon = InProcess::start(parse_config(&toml), Clock::System);
     let store = db.store().await;
+    tokio::time::sleep(Duration::from_secs(14)).await;
     for i in 0..13 {
         sim.receive_sms(&format!("1390000{i:04}"), &format!("路灯坏了 {i}"));
     }

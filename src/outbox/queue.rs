@@ -50,11 +50,11 @@ pub struct Claimed {
     pub kind: String,
     pub attempts: i64,
     pub appeal_id: Option<i64>,
+    /// Where the row stood in the queue (ms): with the id, the order the claim took it in.
+    pub next_attempt_at: i64,
 }
 
-/// Takes the oldest due row this modem may send and marks it `sending`.
-///
-/// `pool` = this modem may also send rows that name no modem or (when pooling is on) any modem.
+/// Takes the oldest due row this modem may send and marks it `sending` (a batch of one).
 pub async fn claim_next(
     store: &Store,
     modem: &str,
@@ -62,6 +62,25 @@ pub async fn claim_next(
     pool: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<Claimed>> {
+    Ok(claim_batch(store, modem, daemon, pool, now, 1)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// Takes up to `limit` of the oldest due rows this modem may send, marks them `sending` in one
+/// statement (one commit for the batch) and returns them in queue order, the order they must
+/// go out in.
+///
+/// `pool` = this modem may also send rows that name no modem or (when pooling is on) any modem.
+pub async fn claim_batch(
+    store: &Store,
+    modem: &str,
+    daemon: &str,
+    pool: bool,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Claimed>> {
     let now = now.timestamp_millis();
     let allowed = if pool {
         "1=1"
@@ -74,13 +93,172 @@ pub async fn claim_next(
         "outbox",
         "state = 'sending', claimed_by = ?, claimed_at = ?, attempts = attempts + 1",
         allowed,
-        "id, recipient, text, kind, attempts, appeal_id",
+        "id, recipient, text, kind, attempts, appeal_id, next_attempt_at",
+        limit,
     );
     let mut q = sqlx::query_as(&sql).bind(daemon).bind(now).bind(now);
     if !pool {
         q = q.bind(modem);
     }
-    Ok(q.fetch_optional(store.pool()).await?)
+    let mut rows: Vec<Claimed> = q.fetch_all(store.pool()).await?;
+    // RETURNING promises no order.
+    rows.sort_by_key(|c| (c.next_attempt_at, c.id));
+    Ok(rows)
+}
+
+/// What became of one claimed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// On the network, with one TP-MR per part.
+    Sent { refs: Vec<u8>, at: DateTime<Utc> },
+    /// A transient failure: back to the queue, the attempt counted.
+    Retry { error: String, next: DateTime<Utc> },
+    /// The modem cannot send anything now (SIM, PIN, SMSC, network): back untouched, the
+    /// attempt not counted, its place in the queue kept.
+    Hold { error: String },
+    /// Not tried (per-recipient cap, quiet hours): back uncounted, due at `next`.
+    Defer { next: DateTime<Utc> },
+    /// Not tried (no send slot, shutting down, the modem stopped mid-batch): back uncounted,
+    /// its place in the queue kept.
+    Release,
+    /// Retrying fails again.
+    Failed { error: String },
+}
+
+/// Records the outcomes of a batch in one transaction (one commit, one disk sync). A row
+/// that is no longer this sender's `sending` row is left as it is, except that a sent SMS is
+/// recorded even when a reclaim put its row back in the queue meanwhile (it is out: it must
+/// not go again).
+pub async fn record_outcomes(
+    store: &Store,
+    modem: &str,
+    done: &[(&Claimed, Outcome)],
+) -> Result<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.pool().begin().await?;
+    for (row, outcome) in done {
+        apply(store, &mut tx, modem, row.id, &row.recipient, outcome).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn apply(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    modem: &str,
+    id: i64,
+    recipient: &str,
+    outcome: &Outcome,
+) -> Result<()> {
+    match outcome {
+        Outcome::Sent { refs, at } => {
+            let now = at.timestamp_millis();
+            // From `sending`, or from `queued` when a reclaim took the row back while the modem
+            // was still at it. When a commit went through but its answer was lost with the
+            // connection, the sender's retry finds the row already sent and adds no second
+            // parts.
+            let updated = sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL, \
+                 recipient_key = ? WHERE id = ? AND state IN ('sending', 'queued')",
+            ))
+            .bind(now)
+            .bind(modem)
+            .bind(refs.len() as i64)
+            .bind(national(recipient))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Ok(());
+            }
+            for mr in refs {
+                sqlx::query(&store.sql(
+                    "INSERT INTO outbox_parts (outbox_id, modem, message_ref, sent_at) VALUES (?, ?, ?, ?)",
+                ))
+                .bind(id)
+                .bind(modem)
+                .bind(*mr as i64)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Outcome::Retry { error, next } => {
+            sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_by = NULL \
+                 WHERE id = ? AND state = 'sending'",
+            ))
+            .bind(next.timestamp_millis())
+            .bind(error)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Outcome::Hold { error } => {
+            sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL, last_error = ? \
+                 WHERE id = ? AND state = 'sending'",
+            ))
+            .bind(error)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Outcome::Release => {
+            sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL \
+                 WHERE id = ? AND state = 'sending'",
+            ))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Outcome::Defer { next } => {
+            sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, attempts = attempts - 1, claimed_by = NULL \
+                 WHERE id = ? AND state = 'sending'",
+            ))
+            .bind(next.timestamp_millis())
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Outcome::Failed { error } => {
+            sqlx::query(&store.sql(
+                "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sending'",
+            ))
+            .bind(error)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// One outcome for a row known by id only (tests, tools): looks up its recipient first.
+async fn record_one(store: &Store, id: i64, modem: &str, outcome: Outcome) -> Result<()> {
+    let recipient: Option<String> =
+        sqlx::query_scalar(&store.sql("SELECT recipient FROM outbox WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    let Some(recipient) = recipient else {
+        return Ok(());
+    };
+    let row = Claimed {
+        id,
+        recipient,
+        text: String::new(),
+        kind: String::new(),
+        attempts: 0,
+        appeal_id: None,
+        next_attempt_at: 0,
+    };
+    record_outcomes(store, modem, &[(&row, outcome)]).await
 }
 
 /// Records a successful send: the row, its recipient's national number (the key of the
@@ -93,101 +271,99 @@ pub async fn mark_sent(
     refs: &[u8],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let now = now.timestamp_millis();
-    let mut tx = store.pool().begin().await?;
-    let recipient: Option<String> =
-        sqlx::query_scalar(&store.sql("SELECT recipient FROM outbox WHERE id = ?"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let key = recipient.as_deref().map(national).unwrap_or_default();
-    // From `sending`, or from `queued` when a reclaim took the row back while the modem was
-    // still at it (the SMS is out: it must not go again). When a commit went through but its
-    // answer was lost with the connection, the sender's retry finds the row already sent and
-    // adds no second parts.
-    let updated = sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL, \
-         recipient_key = ? WHERE id = ? AND state IN ('sending', 'queued')",
-    ))
-    .bind(now)
-    .bind(modem)
-    .bind(refs.len() as i64)
-    .bind(key)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        tx.rollback().await?;
-        return Ok(());
-    }
-    for mr in refs {
-        sqlx::query(&store.sql(
-            "INSERT INTO outbox_parts (outbox_id, modem, message_ref, sent_at) VALUES (?, ?, ?, ?)",
-        ))
-        .bind(id)
-        .bind(modem)
-        .bind(*mr as i64)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(())
+    let outcome = Outcome::Sent {
+        refs: refs.to_vec(),
+        at: now,
+    };
+    record_one(store, id, modem, outcome).await
 }
 
 /// Back to the queue after a transient failure.
 pub async fn mark_retry(store: &Store, id: i64, error: &str, next: DateTime<Utc>) -> Result<()> {
-    sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_by = NULL \
-         WHERE id = ? AND state = 'sending'",
-    ))
-    .bind(next.timestamp_millis())
-    .bind(error)
-    .bind(id)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    let error = error.to_string();
+    record_one(store, id, "", Outcome::Retry { error, next }).await
 }
 
 /// Puts a claimed row back without counting the attempt (rate limit, not a failure).
 pub async fn defer(store: &Store, id: i64, next: DateTime<Utc>) -> Result<()> {
-    sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = ?, attempts = attempts - 1, claimed_by = NULL \
-         WHERE id = ? AND state = 'sending'",
-    ))
-    .bind(next.timestamp_millis())
-    .bind(id)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    record_one(store, id, "", Outcome::Defer { next }).await
 }
 
 /// Puts a claimed row back untouched after the modem said it cannot send anything (SIM, PIN,
 /// SMSC, network): the attempt is not counted and the row keeps its place in the queue.
 pub async fn hold_for_modem(store: &Store, id: i64, error: &str) -> Result<()> {
-    sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL, last_error = ? \
-         WHERE id = ? AND state = 'sending'",
-    ))
-    .bind(error)
-    .bind(id)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    let error = error.to_string();
+    record_one(store, id, "", Outcome::Hold { error }).await
 }
+
+/// Extends the leases of rows the modem is still working on (one statement for a batch).
+/// Returns how many were still this claimer's: fewer than asked means some were reclaimed
+/// after the database was out of reach for longer than the lease.
+pub async fn renew_leases(
+    store: &Store,
+    ids: &[i64],
+    daemon: &str,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list = ids.iter().map(|_| "?").collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "UPDATE outbox SET claimed_at = ? WHERE id IN ({list}) AND state = 'sending' AND claimed_by = ?"
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql).bind(now.timestamp_millis());
+    for id in ids {
+        q = q.bind(*id);
+    }
+    Ok(q.bind(daemon).execute(store.pool()).await?.rows_affected())
+}
+
+/// Texts of capped kinds sent since `since` to each of these recipients' national numbers,
+/// in one query for a batch (see `recent_capped_sends`). Numbers with none are absent.
+pub async fn recent_capped_sends_by_key(
+    store: &Store,
+    recipients: &[&str],
+    since: DateTime<Utc>,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut keys: Vec<String> = recipients.iter().map(|r| national(r).to_string()).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let list = keys.iter().map(|_| "?").collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT recipient_key, COUNT(*) AS n FROM outbox WHERE recipient_key IN ({list}) AND sent_at >= ? \
+         AND kind NOT IN ({OFFICIAL_SQL}) GROUP BY recipient_key"
+    );
+    let sql = store.sql(&sql);
+    let mut q = sqlx::query(&sql);
+    for k in &keys {
+        q = q.bind(k.as_str());
+    }
+    let rows = q
+        .bind(since.timestamp_millis())
+        .fetch_all(store.pool())
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for r in rows {
+        out.insert(
+            r.try_get::<String, _>("recipient_key")?,
+            r.try_get::<i64, _>("n")?,
+        );
+    }
+    Ok(out)
+}
+
+/// The kinds the per-recipient cap does not count, as SQL (`policy::capped`).
+const OFFICIAL_SQL: &str = "'alert', 'escalation', 'reminder', 'supervision'";
 
 /// Extends the lease of a row the modem is still working on. False when the row is no longer
 /// this claimer's (reclaimed after the database was out of reach for longer than the lease).
 pub async fn renew_lease(store: &Store, id: i64, daemon: &str, now: DateTime<Utc>) -> Result<bool> {
-    let r = sqlx::query(&store.sql(
-        "UPDATE outbox SET claimed_at = ? WHERE id = ? AND state = 'sending' AND claimed_by = ?",
-    ))
-    .bind(now.timestamp_millis())
-    .bind(id)
-    .bind(daemon)
-    .execute(store.pool())
-    .await?;
-    Ok(r.rows_affected() == 1)
+    Ok(renew_leases(store, &[id], daemon, now).await? == 1)
 }
 
 /// Texts sent in the window to this national number, counting only kinds the per-recipient
@@ -197,15 +373,8 @@ pub async fn recent_capped_sends(
     recipient: &str,
     since: DateTime<Utc>,
 ) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar(&store.sql(
-        "SELECT COUNT(*) FROM outbox WHERE recipient_key = ? AND sent_at >= ? \
-         AND kind NOT IN ('alert', 'escalation', 'reminder', 'supervision')",
-    ))
-    .bind(national(recipient))
-    .bind(since.timestamp_millis())
-    .fetch_one(store.pool())
-    .await?;
-    Ok(n)
+    let by_key = recent_capped_sends_by_key(store, &[recipient], since).await?;
+    Ok(by_key.values().sum())
 }
 
 /// Whether the row's appeal is red (red texts are never held by the quiet hours).
@@ -222,14 +391,8 @@ pub async fn appeal_is_red(store: &Store, appeal_id: Option<i64>) -> Result<bool
 }
 
 pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
-    sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sending'",
-    ))
-    .bind(error)
-    .bind(id)
-    .execute(store.pool())
-    .await?;
-    Ok(())
+    let error = error.to_string();
+    record_one(store, id, "", Outcome::Failed { error }).await
 }
 
 /// At start: rows this daemon left in `sending` when it stopped (its id is stable across

@@ -1,5 +1,5 @@
-//! The sender (an I/O task above `modem` and `outbox`): one worker per modem claims due outbox rows and hands them to its modem task,
-//! within the rate limits: per modem (governor), and per recipient across modems and daemons
+//! The sender (an I/O task above `modem` and `outbox`): one worker per modem claims due outbox
+//! rows in small batches and hands them, in queue order, to its modem task, within the limits: per modem (governor), and per recipient across modems and daemons
 //! (counted in the database by national number) so a loop with an auto-replying phone cannot
 //! run away.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
+use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio_util::sync::CancellationToken;
 
@@ -20,10 +21,11 @@ use crate::clock::Clock;
 use crate::modem::ModemHandle;
 use crate::outbox::policy;
 use crate::outbox::{
-    appeal_is_red, claim_next, defer, hold_for_modem, mark_failed, mark_retry, mark_sent,
-    recent_capped_sends, renew_lease, Claimed,
+    appeal_is_red, claim_batch, recent_capped_sends_by_key, record_outcomes, renew_leases, Claimed,
+    Outcome,
 };
 use crate::pdu::{encode_submit, SubmitOptions};
+use crate::phone::national;
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -108,12 +110,10 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
                 continue;
             }
         }
-        // Wait for a send slot before claiming, so a claimed row is never held while we wait.
-        tokio::select! {
-            _ = ctx.shutdown.cancelled() => return,
-            _ = limiter.until_ready() => {}
-        }
-        let row = match claim_next(&ctx.store, &name, &s.daemon_id, s.pool, ctx.clock.now()).await {
+        // One row only while probing a modem that refused: the rest would only come back.
+        let limit = if blocked.is_some() { 1 } else { BATCH };
+        let now = ctx.clock.now();
+        let rows = match claim_batch(&ctx.store, &name, &s.daemon_id, s.pool, now, limit).await {
             Ok(r) => {
                 db_backoff.reset();
                 r
@@ -128,7 +128,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
                 continue;
             }
         };
-        let Some(row) = row else {
+        if rows.is_empty() {
             tokio::select! {
                 _ = ctx.shutdown.cancelled() => return,
                 _ = wake.wait() => {}
@@ -136,106 +136,262 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
             continue;
+        }
+        let mut state = BatchState {
+            blocked: &mut blocked,
+            probe_now: &mut probe_now,
+            concat_ref: &mut concat_ref,
         };
+        let Some(pause) = send_batch(&ctx, &s, &limiter, &rows, &mut state).await else {
+            // Shut down while a result waited for the database: those rows stay `sending`
+            // and are recovered at the next start.
+            return;
+        };
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = ctx.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+/// Rows claimed per commit. A batch's results are committed together too (see
+/// [`FLUSH_AFTER`]), so a fast modem costs two commits per batch instead of two per SMS. Small
+/// enough that rows held by one modem of a pool are not long out of the others' reach.
+const BATCH: usize = 16;
+/// A result waits at most this long for its commit. A status report names its SMS by the TP-MR
+/// recorded with the result, and the network may report within a second or two: results are
+/// not held for the whole batch on a modem that takes seconds per SMS.
+const FLUSH_AFTER: Duration = Duration::from_millis(500);
+/// A send slot this close is waited for with the batch held; a later one puts the rest of the
+/// batch back (uncounted, in place) and the sender sleeps until the slot.
+const HOLD_FOR_SLOT: Duration = Duration::from_secs(1);
+
+/// What the sender keeps across batches.
+struct BatchState<'a> {
+    blocked: &'a mut Option<(String, u32)>,
+    probe_now: &'a mut bool,
+    concat_ref: &'a mut u8,
+}
+
+/// Sends a claimed batch in queue order and records every row's outcome. Returns how long to
+/// pause before the next claim (a send slot far off), or None when shutdown came while a
+/// result could not be recorded.
+///
+/// At least once: every row stays `sending` until its outcome commits, so a crash anywhere
+/// sends again what went out since the last commit, never loses a row.
+async fn send_batch(
+    ctx: &SenderContext,
+    s: &SenderSettings,
+    limiter: &DefaultDirectRateLimiter,
+    rows: &[Claimed],
+    st: &mut BatchState<'_>,
+) -> Option<Duration> {
+    let name = &ctx.modem.name;
+    let cap_since = ctx.clock.now() - chrono::Duration::hours(1);
+    let capped_recipients: Vec<&str> = rows
+        .iter()
+        .filter(|r| policy::capped(&r.kind))
+        .map(|r| r.recipient.as_str())
+        .collect();
+    // One query for the batch. The database just answered the claim; if it fails now the
+    // texts go uncapped once rather than wait: the cap guards against loops, not single texts.
+    let mut capped_sent = recent_capped_sends_by_key(&ctx.store, &capped_recipients, cap_since)
+        .await
+        .unwrap_or_default();
+    let mut pending: Vec<(&Claimed, Outcome)> = Vec::with_capacity(rows.len());
+    let mut oldest_pending: Option<tokio::time::Instant> = None;
+    let mut pause = Duration::ZERO;
+    // Set when the rest of the batch goes back untried, with what it goes back as.
+    let mut rest: Option<Outcome> = None;
+    for (i, row) in rows.iter().enumerate() {
+        if rest.is_none() && ctx.shutdown.is_cancelled() {
+            rest = Some(Outcome::Release);
+        }
+        if let Some(back) = &rest {
+            pending.push((row, back.clone()));
+            continue;
+        }
         let masked = crate::phone::mask(&row.recipient);
-        // A database error here only treats the appeal as not red: a held kind then waits for
-        // the morning, which delays a red text's retry but never loses it.
-        let red = appeal_is_red(&ctx.store, row.appeal_id)
-            .await
-            .unwrap_or(false);
-        let later =
-            |at: DateTime<Utc>| policy::next_attempt(&row.kind, red, at, s.tz, s.quiet_hours);
         let now = ctx.clock.now();
-        let allowed = later(now);
+        let allowed = next_allowed(ctx, s, row, now).await;
         if allowed > now {
             // A held kind come due in the quiet hours (a retry, a deferral, a row held for the
             // modem overnight): it waits for the morning, uncounted.
-            if let Err(e) = defer(&ctx.store, row.id, allowed).await {
-                tracing::error!(outbox = row.id, error = %e, "cannot defer");
-            }
+            pending.push((row, Outcome::Defer { next: allowed }));
             continue;
         }
+        let key = national(&row.recipient).to_string();
         if policy::capped(&row.kind) {
-            let sent =
-                recent_capped_sends(&ctx.store, &row.recipient, now - chrono::Duration::hours(1))
-                    .await
-                    // The database just answered the claim; if it fails now the text goes
-                    // uncapped once rather than wait: the cap guards against loops, not single texts.
-                    .unwrap_or(0);
+            let sent = capped_sent.get(&key).copied().unwrap_or(0);
             if sent >= i64::from(s.per_recipient_per_hour) {
                 tracing::warn!(modem = %name, outbox = row.id, recipient = %masked, sent, "per-recipient limit reached; deferred");
-                let next = later(now + chrono::Duration::minutes(5));
-                if let Err(e) = defer(&ctx.store, row.id, next).await {
-                    tracing::error!(outbox = row.id, error = %e, "cannot defer");
-                }
+                let next = next_allowed(ctx, s, row, now + chrono::Duration::minutes(5)).await;
+                pending.push((row, Outcome::Defer { next }));
                 continue;
             }
         }
-        concat_ref = concat_ref.wrapping_add(1);
+        // A slot is taken only with a row in hand: an idle sender keeps its burst.
+        if let Err(wait) = take_slot(limiter).await {
+            pause = wait;
+            rest = Some(Outcome::Release);
+            pending.push((row, Outcome::Release));
+            continue;
+        }
+        *st.concat_ref = st.concat_ref.wrapping_add(1);
         let opts = SubmitOptions {
             smsc: s.smsc.clone(),
             status_report: s.status_reports,
-            concat_ref,
+            concat_ref: *st.concat_ref,
             ..Default::default()
         };
-        let parts = match encode_submit(&row.recipient, &row.text, &opts) {
-            Ok(p) => p,
-            Err(e) => {
-                let _ = mark_failed(&ctx.store, row.id, &format!("cannot encode: {e}")).await;
-                continue;
-            }
-        };
-        let result = send_leased(&ctx, &s, &row, parts).await;
-        let now = ctx.clock.now();
-        let outcome = match result {
-            Ok(refs) => {
-                tracing::info!(modem = %name, outbox = row.id, kind = %row.kind, recipient = %masked, "sent");
-                if let Some((reason, _)) = blocked.take() {
-                    tracing::info!(modem = %name, was = %reason, "modem sends again");
-                }
-                Outcome::Sent(refs)
-            }
-            Err(e) => match disposition(&e) {
-                Disposition::WaitForModem => {
-                    let reason = e.to_string();
-                    probe_now = false;
-                    match &mut blocked {
-                        Some((_, n)) => *n = n.saturating_add(1),
-                        None => {
-                            // Once per episode: every message would say the same.
-                            tracing::error!(modem = %name, error = %reason, "modem cannot send; messages stay queued until it is fixed");
-                            blocked = Some((reason.clone(), 1));
-                        }
-                    }
-                    Outcome::Hold(reason)
-                }
-                Disposition::Retry if (row.attempts as u32) < s.max_attempts => {
-                    let wait = backoff(row.attempts as u32, s.retry_base, s.retry_max);
-                    let next = later(now + chrono::Duration::from_std(wait).unwrap_or_default());
-                    tracing::warn!(modem = %name, outbox = row.id, error = %e, retry_at = %next, "send failed; will retry");
-                    Outcome::Retry(e.to_string(), next)
-                }
-                Disposition::Retry | Disposition::Fail => {
-                    tracing::error!(modem = %name, outbox = row.id, error = %e, attempts = row.attempts, "send failed for good");
-                    Outcome::Failed(e.to_string())
-                }
+        let outcome = match encode_submit(&row.recipient, &row.text, &opts) {
+            Err(e) => Outcome::Failed {
+                error: format!("cannot encode: {e}"),
             },
-        };
-        // The SMS is on the network (or not) whatever the database says now. Keep the result
-        // until the database takes it: a row left `sending` would be sent again after a restart.
-        let mut wait = Duration::from_millis(500);
-        loop {
-            match record(&ctx.store, row.id, &name, &outcome, now).await {
-                Ok(()) => break,
-                Err(e) => {
-                    tracing::error!(outbox = row.id, error = %e, retry_in = ?wait, "cannot record the send result; will retry");
-                    tokio::select! {
-                        // The row stays `sending` and is recovered at the next start.
-                        _ = ctx.shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                    wait = (wait * 2).min(Duration::from_secs(10));
+            Ok(parts) => {
+                // Everything of the batch not yet recorded is in flight and keeps its lease.
+                let live: Vec<i64> = pending
+                    .iter()
+                    .map(|(r, _)| r.id)
+                    .chain(rows[i..].iter().map(|r| r.id))
+                    .collect();
+                let result = send_leased(ctx, s, &live, parts).await;
+                let outcome = judge(ctx, s, row, result, st).await;
+                if matches!(outcome, Outcome::Hold { .. }) {
+                    // The modem cannot send anything: the rest of the batch waits with this row.
+                    rest = Some(outcome.clone());
                 }
+                outcome
+            }
+        };
+        if matches!(outcome, Outcome::Sent { .. }) {
+            tracing::info!(modem = %name, outbox = row.id, kind = %row.kind, recipient = %masked, "sent");
+            if policy::capped(&row.kind) {
+                *capped_sent.entry(key).or_insert(0) += 1;
+            }
+        }
+        pending.push((row, outcome));
+        let first = *oldest_pending.get_or_insert_with(tokio::time::Instant::now);
+        if first.elapsed() >= FLUSH_AFTER && i + 1 < rows.len() {
+            if !flush(ctx, &mut pending).await {
+                return None;
+            }
+            oldest_pending = None;
+        }
+    }
+    flush(ctx, &mut pending).await.then_some(pause)
+}
+
+/// What a send's result means for its row, keeping the sender's account of a modem that
+/// cannot send.
+async fn judge(
+    ctx: &SenderContext,
+    s: &SenderSettings,
+    row: &Claimed,
+    result: Result<Vec<u8>, crate::modem::SendError>,
+    st: &mut BatchState<'_>,
+) -> Outcome {
+    let name = &ctx.modem.name;
+    let now = ctx.clock.now();
+    match result {
+        Ok(refs) => {
+            if let Some((reason, _)) = st.blocked.take() {
+                tracing::info!(modem = %name, was = %reason, "modem sends again");
+            }
+            Outcome::Sent { refs, at: now }
+        }
+        Err(e) => match disposition(&e) {
+            Disposition::WaitForModem => {
+                let reason = e.to_string();
+                *st.probe_now = false;
+                match st.blocked {
+                    Some((_, n)) => *n = n.saturating_add(1),
+                    None => {
+                        // Once per episode: every message would say the same.
+                        tracing::error!(modem = %name, error = %reason, "modem cannot send; messages stay queued until it is fixed");
+                        *st.blocked = Some((reason.clone(), 1));
+                    }
+                }
+                Outcome::Hold { error: reason }
+            }
+            Disposition::Retry if (row.attempts as u32) < s.max_attempts => {
+                let wait = backoff(row.attempts as u32, s.retry_base, s.retry_max);
+                let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                let next = next_allowed(ctx, s, row, at).await;
+                tracing::warn!(modem = %name, outbox = row.id, error = %e, retry_at = %next, "send failed; will retry");
+                Outcome::Retry {
+                    error: e.to_string(),
+                    next,
+                }
+            }
+            Disposition::Retry | Disposition::Fail => {
+                tracing::error!(modem = %name, outbox = row.id, error = %e, attempts = row.attempts, "send failed for good");
+                Outcome::Failed {
+                    error: e.to_string(),
+                }
+            }
+        },
+    }
+}
+
+/// When the row may go if planned for `at`: `at`, or for a kind the quiet hours hold the end
+/// of the quiet hours. Whether its appeal is red is asked only when that matters (a held kind
+/// in the quiet hours); a database error there treats it as not red, which delays a red
+/// text's retry to the morning but never loses it.
+async fn next_allowed(
+    ctx: &SenderContext,
+    s: &SenderSettings,
+    row: &Claimed,
+    at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let plain = policy::next_attempt(&row.kind, false, at, s.tz, s.quiet_hours);
+    if plain == at {
+        return at;
+    }
+    let red = appeal_is_red(&ctx.store, row.appeal_id)
+        .await
+        .unwrap_or(false);
+    policy::next_attempt(&row.kind, red, at, s.tz, s.quiet_hours)
+}
+
+/// Takes a send slot now or within [`HOLD_FOR_SLOT`]; otherwise how long until one is free
+/// (nothing taken).
+async fn take_slot(limiter: &DefaultDirectRateLimiter) -> Result<(), Duration> {
+    loop {
+        match limiter.check() {
+            Ok(()) => return Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                if wait > HOLD_FOR_SLOT {
+                    return Err(wait);
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// Commits the pending outcomes. The SMS are on the network (or not) whatever the database
+/// says now: the results are kept and retried until the database takes them, since a row left
+/// `sending` would be sent again after a restart. False when shutdown came first (the rows
+/// stay `sending` and are recovered at the next start).
+async fn flush(ctx: &SenderContext, pending: &mut Vec<(&Claimed, Outcome)>) -> bool {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        match record_outcomes(&ctx.store, &ctx.modem.name, pending).await {
+            Ok(()) => {
+                pending.clear();
+                return true;
+            }
+            Err(e) => {
+                tracing::error!(rows = pending.len(), error = %e, retry_in = ?wait, "cannot record the send results; will retry");
+                tokio::select! {
+                    _ = ctx.shutdown.cancelled() => return false,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
             }
         }
     }
@@ -246,7 +402,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
 async fn send_leased(
     ctx: &SenderContext,
     s: &SenderSettings,
-    row: &Claimed,
+    live: &[i64],
     parts: Vec<crate::pdu::EncodedPart>,
 ) -> Result<Vec<u8>, crate::modem::SendError> {
     let send = ctx.modem.send(parts);
@@ -257,36 +413,12 @@ async fn send_leased(
         tokio::select! {
             r = &mut send => return r,
             _ = tick.tick() => {
-                match renew_lease(&ctx.store, row.id, &s.daemon_id, ctx.clock.now()).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::warn!(outbox = row.id, "lease lost while sending; the row may go twice"),
-                    Err(e) => tracing::warn!(outbox = row.id, error = %e, "cannot renew the lease"),
+                match renew_leases(&ctx.store, live, &s.daemon_id, ctx.clock.now()).await {
+                    Ok(n) if n as usize == live.len() => {}
+                    Ok(_) => tracing::warn!(rows = ?live, "lease lost while sending; a row may go twice"),
+                    Err(e) => tracing::warn!(rows = ?live, error = %e, "cannot renew the leases"),
                 }
             }
         }
-    }
-}
-
-/// What became of one claimed row.
-enum Outcome {
-    Sent(Vec<u8>),
-    Retry(String, chrono::DateTime<chrono::Utc>),
-    /// The modem cannot send anything now; the row goes back uncounted.
-    Hold(String),
-    Failed(String),
-}
-
-async fn record(
-    store: &Store,
-    id: i64,
-    modem: &str,
-    outcome: &Outcome,
-    now: chrono::DateTime<chrono::Utc>,
-) -> crate::store::Result<()> {
-    match outcome {
-        Outcome::Sent(refs) => mark_sent(store, id, modem, refs, now).await,
-        Outcome::Retry(error, next) => mark_retry(store, id, error, *next).await,
-        Outcome::Hold(error) => hold_for_modem(store, id, error).await,
-        Outcome::Failed(error) => mark_failed(store, id, error).await,
     }
 }

@@ -154,6 +154,7 @@ pub async fn claim(store: &Store, now_ms: i64) -> Result<Option<Claimed>> {
         "attempts = attempts + 1, next_attempt_at = ?",
         "1=1",
         "id, url, event, body, attempts",
+        1,
     );
     Ok(sqlx::query_as(&sql)
         .bind(now_ms + LEASE_MS)
