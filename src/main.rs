@@ -80,6 +80,13 @@ enum Command {
         /// comparison under the same harness.
         #[arg(long)]
         daemon: Option<std::path::PathBuf>,
+        /// A paired run: this older daemon binary and the measured one (`--daemon`, default
+        /// this one) alternate under the same harness, printed side by side with the ratios.
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
+        /// Pairs of runs for `--against` (medians are printed, and every run).
+        #[arg(long, default_value_t = 2)]
+        pairs: usize,
     },
     /// The status page and GET /api/v1/appeals under load, on a SQLite file with N appeals.
     BenchWeb {
@@ -351,13 +358,21 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             messages,
             database_url,
             daemon,
+            against,
+            pairs,
         } => {
             let me = match daemon {
                 Some(d) => d,
                 None => std::env::current_exe().context("cannot find this executable")?,
             };
-            let report = appeal_gateway::tools::bench::run(me, messages, database_url).await?;
-            println!("{report}");
+            use appeal_gateway::tools::bench;
+            match against {
+                Some(old) => {
+                    let report = bench::paired(old, me, messages, database_url, pairs).await?;
+                    println!("{report}");
+                }
+                None => println!("{}", bench::run(me, messages, database_url).await?),
+            }
         }
         Command::Migrate { config } => {
             let store = open_store(&config).await?;

@@ -22,9 +22,10 @@ mod voice;
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Consecutive command timeouts after which the modem counts as gone silent.
 const MAX_TIMEOUTS: u32 = 3;
-/// Deletes chained on one command line: "AT" and 12 x "+CMGD=255;" stay under 128 characters,
-/// well within the line buffers of SIM800 (556), EC2x and SIM7600.
-const DELETES_PER_LINE: usize = 12;
+/// Deletes chained on one command line: "AT" and 24 x "+CMGD=255;" stay under 256 characters,
+/// within the line buffers of SIM800 (556), EC2x and SIM7600. A modem with a shorter buffer
+/// answers such a line `ERROR` and the session deletes one by one from then on.
+const DELETES_PER_LINE: usize = 24;
 /// A ring this soon after the end of the call we last handled, with no call listed, is that
 /// call's late RING, not a new call (gammu-smsd ignores repeat rings within 5 s too).
 const STALE_RING: Duration = Duration::from_secs(5);

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::sim::{SimModem, SimOptions};
-use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
@@ -22,6 +21,45 @@ pub enum BenchError {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn report(drained_secs: f64) -> BenchReport {
+        BenchReport {
+            messages: 1000,
+            backend: "sqlite".into(),
+            drained_secs,
+            filed_secs: 1.0,
+            acked_secs: 2.0,
+            first_ack_secs: 0.5,
+            peak_rss_kib: Some(2048),
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(vec![]).is_nan());
+    }
+
+    #[test]
+    fn paired_report_prints_medians_runs_and_ratio() {
+        let p = PairedReport {
+            old: vec![report(1.0), report(0.5)],
+            new: vec![report(0.25), report(0.5)],
+        };
+        let text = p.to_string();
+        // old drains 1000 and 2000 msg/s (median 1500), new 4000 and 2000 (median 3000).
+        let drain = text.lines().find(|l| l.starts_with("drain")).unwrap();
+        assert!(drain.contains("1500 [1000 2000]"), "{drain}");
+        assert!(drain.contains("3000 [4000 2000]"), "{drain}");
+        assert!(drain.trim_end().ends_with("2.00x"), "{drain}");
+        // Acks over the span from the first to the last: 1000 in 1.5 s.
+        let acks = text.lines().find(|l| l.starts_with("acks")).unwrap();
+        assert!(acks.contains("667 [667 667]"), "{acks}");
+        assert!(text.contains("2.0 MiB"), "{text}");
+    }
+
     #[test]
     fn database_name_is_replaced() {
         assert_eq!(
@@ -46,8 +84,30 @@ pub struct BenchReport {
     /// Until every text was committed to the inbox (SIM to durable storage).
     pub drained_secs: f64,
     pub filed_secs: f64,
+    /// Until every acknowledgement was on the simulated network.
     pub acked_secs: f64,
+    /// When the first acknowledgement was: the ack rate is over the span from it to the last.
+    pub first_ack_secs: f64,
     pub peak_rss_kib: Option<u64>,
+}
+
+impl BenchReport {
+    /// SIM to committed inbox, messages a second.
+    pub fn drain_rate(&self) -> f64 {
+        self.messages as f64 / self.drained_secs
+    }
+    /// Appeals filed a second, from the first text handed to the network.
+    pub fn filing_rate(&self) -> f64 {
+        self.messages as f64 / self.filed_secs
+    }
+    /// Acknowledgements sent a second, from the first to the last (the outbound path alone).
+    pub fn ack_rate(&self) -> f64 {
+        self.messages as f64 / (self.acked_secs - self.first_ack_secs).max(1e-3)
+    }
+    /// Filed and acknowledged a second, end to end.
+    pub fn end_to_end_rate(&self) -> f64 {
+        self.messages as f64 / self.acked_secs
+    }
 }
 
 impl std::fmt::Display for BenchReport {
@@ -68,9 +128,15 @@ impl std::fmt::Display for BenchReport {
         )?;
         writeln!(
             f,
+            "acked:              {:.2} s after the first ack  ({:.0} acks/s sent)",
+            self.acked_secs - self.first_ack_secs,
+            self.ack_rate()
+        )?;
+        writeln!(
+            f,
             "filed and acked:    {:.2} s  ({:.0} appeals/s end to end)",
             self.acked_secs,
-            self.messages as f64 / self.acked_secs
+            self.end_to_end_rate()
         )?;
         match self.peak_rss_kib {
             Some(k) => write!(
@@ -181,7 +247,6 @@ pub async fn run(
     .await?;
     let cfg = dir.path().join("bench.toml");
     std::fs::write(&cfg, config_text(&url, &sim.device_path()))?;
-    let store = Store::connect(&url, 2).await?;
     let mut child = std::process::Command::new(&binary)
         .args(["run", "--config"])
         .arg(&cfg)
@@ -191,6 +256,33 @@ pub async fn run(
     let pid = child.id();
     // Let the daemon open and initialise the modem, so the figure is the steady state.
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The daemon under test migrates its database; the harness only counts rows, so an older
+    // daemon (a paired run) is measured on its own schema, not refused by a newer one.
+    sqlx::any::install_default_drivers();
+    let store = sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect(&url)
+        .await
+        .map_err(crate::store::StoreError::from)?;
+    let started = Instant::now();
+    while sqlx::query("SELECT COUNT(*) FROM appeals")
+        .fetch_one(&store)
+        .await
+        .is_err()
+    {
+        if let Some(status) = child.try_wait()? {
+            return Err(BenchError::Other(format!(
+                "the daemon exited at start ({status}); run it by hand to see why"
+            )));
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            return Err(BenchError::Other(
+                "the daemon made no schema in 60 s".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // Encoded before the clock starts, so the figures are the daemon's, not the harness's
     // GSM encoder's.
     let scts = crate::clock::Clock::System
@@ -211,11 +303,12 @@ pub async fn run(
     sim.receive_pdus(&pdus);
     let mut drained_secs = None;
     let mut filed_secs = None;
+    let mut first_ack_secs = None;
     let deadline = Duration::from_secs(600);
     loop {
         if drained_secs.is_none() {
             let drained: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
-                .fetch_one(store.reader())
+                .fetch_one(&store)
                 .await
                 .map_err(crate::store::StoreError::from)?;
             if drained as usize >= messages {
@@ -223,14 +316,23 @@ pub async fn run(
             }
         }
         let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals")
-            .fetch_one(store.reader())
+            .fetch_one(&store)
             .await
             .map_err(crate::store::StoreError::from)?;
         if filed_secs.is_none() && filed as usize >= messages {
             filed_secs = Some(start.elapsed().as_secs_f64());
         }
-        if filed_secs.is_some() && sim.sent_texts().len() >= messages {
+        let acked = sim.sent_texts().len();
+        if first_ack_secs.is_none() && acked > 0 {
+            first_ack_secs = Some(start.elapsed().as_secs_f64());
+        }
+        if filed_secs.is_some() && acked >= messages {
             break;
+        }
+        if let Some(status) = child.try_wait()? {
+            return Err(BenchError::Other(format!(
+                "the daemon exited ({status}) with {filed} filed"
+            )));
         }
         if start.elapsed() > deadline {
             let _ = child.kill();
@@ -260,6 +362,98 @@ pub async fn run(
         drained_secs: drained_secs.unwrap_or(acked_secs),
         filed_secs: filed_secs.unwrap_or(acked_secs),
         acked_secs,
+        first_ack_secs: first_ack_secs.unwrap_or(0.0),
         peak_rss_kib: peak,
     })
+}
+
+/// A paired run: two daemon binaries under this same harness, alternated (old, new, old,
+/// new...) so a machine that gets busier or quieter meanwhile weighs on both alike.
+#[derive(Debug, Clone)]
+pub struct PairedReport {
+    pub old: Vec<BenchReport>,
+    pub new: Vec<BenchReport>,
+}
+
+pub async fn paired(
+    old: PathBuf,
+    new: PathBuf,
+    messages: usize,
+    database_url: Option<String>,
+    pairs: usize,
+) -> Result<PairedReport, BenchError> {
+    let mut report = PairedReport {
+        old: Vec::new(),
+        new: Vec::new(),
+    };
+    for _ in 0..pairs.max(1) {
+        report
+            .old
+            .push(run(old.clone(), messages, database_url.clone()).await?);
+        report
+            .new
+            .push(run(new.clone(), messages, database_url.clone()).await?);
+    }
+    Ok(report)
+}
+
+/// One figure of a report.
+type Rate = fn(&BenchReport) -> f64;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+impl std::fmt::Display for PairedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = self.new.first().map_or("?", |r| r.backend.as_str());
+        let messages = self.new.first().map_or(0, |r| r.messages);
+        writeln!(
+            f,
+            "paired run: {} pair(s), {messages} texts each, {backend}; medians, every run in brackets",
+            self.new.len()
+        )?;
+        writeln!(f, "{:<22} {:>28} {:>28} {:>7}", "", "old", "new", "new/old")?;
+        let rows: [(&str, Rate); 4] = [
+            ("drain (msg/s)", BenchReport::drain_rate),
+            ("filing (appeals/s)", BenchReport::filing_rate),
+            ("acks (acks/s)", BenchReport::ack_rate),
+            ("end to end (appeals/s)", BenchReport::end_to_end_rate),
+        ];
+        let cell = |runs: &[BenchReport], rate: Rate| {
+            let all: Vec<f64> = runs.iter().map(rate).collect();
+            let each = all
+                .iter()
+                .map(|x| format!("{x:.0}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mid = median(all);
+            (mid, format!("{mid:.0} [{each}]"))
+        };
+        for (name, rate) in rows {
+            let (o, ot) = cell(&self.old, rate);
+            let (n, nt) = cell(&self.new, rate);
+            writeln!(f, "{name:<22} {ot:>28} {nt:>28} {:>6.2}x", n / o)?;
+        }
+        let rss = |runs: &[BenchReport]| {
+            runs.iter()
+                .filter_map(|r| r.peak_rss_kib)
+                .max()
+                .map_or("unknown".to_string(), |k| {
+                    format!("{:.1} MiB", k as f64 / 1024.0)
+                })
+        };
+        write!(
+            f,
+            "{:<22} {:>28} {:>28}",
+            "peak RSS (max)",
+            rss(&self.old),
+            rss(&self.new)
+        )
+    }
 }
