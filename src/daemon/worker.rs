@@ -85,13 +85,17 @@ impl IntakeWorker {
         }
     }
 
-    /// While a modem is draining a burst from its SIM (receipt commits less than
+    /// On SQLite, while a modem is draining a burst from its SIM (receipt commits less than
     /// [`DRAIN_QUIET`] apart), waits for it, at most [`DRAIN_WAIT_MAX`]. The SIM is the small,
     /// volatile buffer (a full one makes the network hold or drop texts); the inbox waits
     /// durably. On SQLite both write through one writer, and an intake transaction of 64 texts
     /// in the middle of a drain holds every receipt commit behind it. A single text is filed
     /// [`DRAIN_QUIET`] later than it would be.
     async fn let_the_sims_drain(&self) {
+        // PostgreSQL commits receipts beside intake transactions; nothing to wait for there.
+        if self.store.backend() != crate::store::Backend::Sqlite {
+            return;
+        }
         let until = tokio::time::Instant::now() + DRAIN_WAIT_MAX;
         while tokio::time::Instant::now() < until {
             tokio::select! {

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 /// Kinds the workflow sends to officials (cadres, the town office, the inspector).
-const OFFICIAL_KINDS: &[&str] = &["alert", "escalation", "reminder", "supervision"];
+pub const OFFICIAL_KINDS: &[&str] = &["alert", "escalation", "reminder", "supervision"];
 /// Kinds relayed to villagers that the workflow holds in the quiet hours.
 const VILLAGER_HELD_KINDS: &[&str] = &["accepted", "decision", "survey"];
 

@@ -239,8 +239,15 @@ async fn apply(
     Ok(())
 }
 
-/// One outcome for a row known by id only (tests, tools): looks up its recipient first.
-async fn record_one(store: &Store, id: i64, modem: &str, outcome: Outcome) -> Result<()> {
+/// Records a successful send of a row known by id only (tests, tools; the sender records
+/// whole batches with `record_outcomes`).
+pub async fn mark_sent(
+    store: &Store,
+    id: i64,
+    modem: &str,
+    refs: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
     let recipient: Option<String> =
         sqlx::query_scalar(&store.sql("SELECT recipient FROM outbox WHERE id = ?"))
             .bind(id)
@@ -249,51 +256,14 @@ async fn record_one(store: &Store, id: i64, modem: &str, outcome: Outcome) -> Re
     let Some(recipient) = recipient else {
         return Ok(());
     };
-    let row = Claimed {
-        id,
-        recipient,
-        text: String::new(),
-        kind: String::new(),
-        attempts: 0,
-        appeal_id: None,
-        next_attempt_at: 0,
-    };
-    record_outcomes(store, modem, &[(&row, outcome)]).await
-}
-
-/// Records a successful send: the row, its recipient's national number (the key of the
-/// per-recipient cap and of delivery reports) and one `outbox_parts` row per part's message
-/// reference.
-pub async fn mark_sent(
-    store: &Store,
-    id: i64,
-    modem: &str,
-    refs: &[u8],
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let outcome = Outcome::Sent {
+    let mut tx = store.pool().begin().await?;
+    let sent = Outcome::Sent {
         refs: refs.to_vec(),
         at: now,
     };
-    record_one(store, id, modem, outcome).await
-}
-
-/// Back to the queue after a transient failure.
-pub async fn mark_retry(store: &Store, id: i64, error: &str, next: DateTime<Utc>) -> Result<()> {
-    let error = error.to_string();
-    record_one(store, id, "", Outcome::Retry { error, next }).await
-}
-
-/// Puts a claimed row back without counting the attempt (rate limit, not a failure).
-pub async fn defer(store: &Store, id: i64, next: DateTime<Utc>) -> Result<()> {
-    record_one(store, id, "", Outcome::Defer { next }).await
-}
-
-/// Puts a claimed row back untouched after the modem said it cannot send anything (SIM, PIN,
-/// SMSC, network): the attempt is not counted and the row keeps its place in the queue.
-pub async fn hold_for_modem(store: &Store, id: i64, error: &str) -> Result<()> {
-    let error = error.to_string();
-    record_one(store, id, "", Outcome::Hold { error }).await
+    apply(store, &mut tx, modem, id, &recipient, &sent).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Extends the leases of rows the modem is still working on (one statement for a batch).
@@ -321,7 +291,8 @@ pub async fn renew_leases(
 }
 
 /// Texts of capped kinds sent since `since` to each of these recipients' national numbers,
-/// in one query for a batch (see `recent_capped_sends`). Numbers with none are absent.
+/// in one query for a batch: the cap is shared by every daemon on the database. Numbers with
+/// none are absent.
 pub async fn recent_capped_sends_by_key(
     store: &Store,
     recipients: &[&str],
@@ -334,9 +305,15 @@ pub async fn recent_capped_sends_by_key(
         return Ok(Default::default());
     }
     let list = keys.iter().map(|_| "?").collect::<Vec<_>>().join(", ");
+    // The kinds the cap does not count, from the one home of that rule.
+    let uncapped = super::policy::OFFICIAL_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT recipient_key, COUNT(*) AS n FROM outbox WHERE recipient_key IN ({list}) AND sent_at >= ? \
-         AND kind NOT IN ({OFFICIAL_SQL}) GROUP BY recipient_key"
+         AND kind NOT IN ({uncapped}) GROUP BY recipient_key"
     );
     let sql = store.sql(&sql);
     let mut q = sqlx::query(&sql);
@@ -357,24 +334,10 @@ pub async fn recent_capped_sends_by_key(
     Ok(out)
 }
 
-/// The kinds the per-recipient cap does not count, as SQL (`policy::capped`).
-const OFFICIAL_SQL: &str = "'alert', 'escalation', 'reminder', 'supervision'";
-
 /// Extends the lease of a row the modem is still working on. False when the row is no longer
 /// this claimer's (reclaimed after the database was out of reach for longer than the lease).
 pub async fn renew_lease(store: &Store, id: i64, daemon: &str, now: DateTime<Utc>) -> Result<bool> {
     Ok(renew_leases(store, &[id], daemon, now).await? == 1)
-}
-
-/// Texts sent in the window to this national number, counting only kinds the per-recipient
-/// cap holds (see `policy::capped`): the cap is shared by every daemon on the database.
-pub async fn recent_capped_sends(
-    store: &Store,
-    recipient: &str,
-    since: DateTime<Utc>,
-) -> Result<i64> {
-    let by_key = recent_capped_sends_by_key(store, &[recipient], since).await?;
-    Ok(by_key.values().sum())
 }
 
 /// Whether the row's appeal is red (red texts are never held by the quiet hours).
@@ -388,11 +351,6 @@ pub async fn appeal_is_red(store: &Store, appeal_id: Option<i64>) -> Result<bool
             .fetch_optional(store.pool())
             .await?;
     Ok(colour.as_deref() == Some("red"))
-}
-
-pub async fn mark_failed(store: &Store, id: i64, error: &str) -> Result<()> {
-    let error = error.to_string();
-    record_one(store, id, "", Outcome::Failed { error }).await
 }
 
 /// At start: rows this daemon left in `sending` when it stopped (its id is stable across

@@ -1,7 +1,7 @@
 //! The sender (an I/O task above `modem` and `outbox`): one worker per modem claims due outbox
-//! rows in small batches and hands them, in queue order, to its modem task, within the limits: per modem (governor), and per recipient across modems and daemons
-//! (counted in the database by national number) so a loop with an auto-replying phone cannot
-//! run away.
+//! rows in small batches and hands them, in queue order, to its modem task, within the limits:
+//! per modem (governor), and per recipient across modems and daemons (counted in the database
+//! by national number) so a loop with an auto-replying phone cannot run away.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -160,9 +160,9 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
 /// [`FLUSH_AFTER`]), so a fast modem costs two commits per batch instead of two per SMS. Small
 /// enough that rows held by one modem of a pool are not long out of the others' reach.
 const BATCH: usize = 16;
-/// A result waits at most this long for its commit. A status report names its SMS by the TP-MR
-/// recorded with the result, and the network may report within a second or two: results are
-/// not held for the whole batch on a modem that takes seconds per SMS.
+/// A result waits at most this long for its commit, even while the modem takes seconds over
+/// the next SMS (see `send_leased`). A status report names its SMS by the TP-MR recorded with
+/// the result, and the network may report within a second or two.
 const FLUSH_AFTER: Duration = Duration::from_millis(500);
 /// A send slot this close is waited for with the batch held; a later one puts the rest of the
 /// batch back (uncounted, in place) and the sender sleeps until the slot.
@@ -200,8 +200,10 @@ async fn send_batch(
     let mut capped_sent = recent_capped_sends_by_key(&ctx.store, &capped_recipients, cap_since)
         .await
         .unwrap_or_default();
-    let mut pending: Vec<(&Claimed, Outcome)> = Vec::with_capacity(rows.len());
-    let mut oldest_pending: Option<tokio::time::Instant> = None;
+    let mut batch = Batch {
+        pending: Vec::with_capacity(rows.len()),
+        oldest: None,
+    };
     let mut pause = Duration::ZERO;
     // Set when the rest of the batch goes back untried, with what it goes back as.
     let mut rest: Option<Outcome> = None;
@@ -210,7 +212,7 @@ async fn send_batch(
             rest = Some(Outcome::Release);
         }
         if let Some(back) = &rest {
-            pending.push((row, back.clone()));
+            batch.push(row, back.clone());
             continue;
         }
         let masked = crate::phone::mask(&row.recipient);
@@ -219,7 +221,7 @@ async fn send_batch(
         if allowed > now {
             // A held kind come due in the quiet hours (a retry, a deferral, a row held for the
             // modem overnight): it waits for the morning, uncounted.
-            pending.push((row, Outcome::Defer { next: allowed }));
+            batch.push(row, Outcome::Defer { next: allowed });
             continue;
         }
         let key = national(&row.recipient).to_string();
@@ -228,7 +230,7 @@ async fn send_batch(
             if sent >= i64::from(s.per_recipient_per_hour) {
                 tracing::warn!(modem = %name, outbox = row.id, recipient = %masked, sent, "per-recipient limit reached; deferred");
                 let next = next_allowed(ctx, s, row, now + chrono::Duration::minutes(5)).await;
-                pending.push((row, Outcome::Defer { next }));
+                batch.push(row, Outcome::Defer { next });
                 continue;
             }
         }
@@ -236,7 +238,7 @@ async fn send_batch(
         if let Err(wait) = take_slot(limiter).await {
             pause = wait;
             rest = Some(Outcome::Release);
-            pending.push((row, Outcome::Release));
+            batch.push(row, Outcome::Release);
             continue;
         }
         *st.concat_ref = st.concat_ref.wrapping_add(1);
@@ -251,13 +253,7 @@ async fn send_batch(
                 error: format!("cannot encode: {e}"),
             },
             Ok(parts) => {
-                // Everything of the batch not yet recorded is in flight and keeps its lease.
-                let live: Vec<i64> = pending
-                    .iter()
-                    .map(|(r, _)| r.id)
-                    .chain(rows[i..].iter().map(|r| r.id))
-                    .collect();
-                let result = send_leased(ctx, s, &live, parts).await;
+                let result = send_leased(ctx, s, &mut batch, &rows[i..], parts).await;
                 let outcome = judge(ctx, s, row, result, st).await;
                 if matches!(outcome, Outcome::Hold { .. }) {
                     // The modem cannot send anything: the rest of the batch waits with this row.
@@ -272,16 +268,16 @@ async fn send_batch(
                 *capped_sent.entry(key).or_insert(0) += 1;
             }
         }
-        pending.push((row, outcome));
-        let first = *oldest_pending.get_or_insert_with(tokio::time::Instant::now);
-        if first.elapsed() >= FLUSH_AFTER && i + 1 < rows.len() {
-            if !flush(ctx, &mut pending).await {
-                return None;
-            }
-            oldest_pending = None;
+        batch.push(row, outcome);
+        if batch
+            .flush_due()
+            .is_some_and(|t| t <= tokio::time::Instant::now())
+            && !batch.flush(ctx).await
+        {
+            return None;
         }
     }
-    flush(ctx, &mut pending).await.then_some(pause)
+    batch.flush(ctx).await.then_some(pause)
 }
 
 /// What a send's result means for its row, keeping the sender's account of a modem that
@@ -373,36 +369,15 @@ async fn take_slot(limiter: &DefaultDirectRateLimiter) -> Result<(), Duration> {
     }
 }
 
-/// Commits the pending outcomes. The SMS are on the network (or not) whatever the database
-/// says now: the results are kept and retried until the database takes them, since a row left
-/// `sending` would be sent again after a restart. False when shutdown came first (the rows
-/// stay `sending` and are recovered at the next start).
-async fn flush(ctx: &SenderContext, pending: &mut Vec<(&Claimed, Outcome)>) -> bool {
-    let mut wait = Duration::from_millis(500);
-    loop {
-        match record_outcomes(&ctx.store, &ctx.modem.name, pending).await {
-            Ok(()) => {
-                pending.clear();
-                return true;
-            }
-            Err(e) => {
-                tracing::error!(rows = pending.len(), error = %e, retry_in = ?wait, "cannot record the send results; will retry");
-                tokio::select! {
-                    _ = ctx.shutdown.cancelled() => return false,
-                    _ = tokio::time::sleep(wait) => {}
-                }
-                wait = (wait * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
-}
-
-/// Hands the parts to the modem and renews the row's lease while it works, so no daemon
-/// reclaims a row that is legitimately in flight.
+/// Hands the parts to the modem. While it works: renews the leases of every row of the batch
+/// not yet recorded, so no daemon reclaims a row that is legitimately in flight; and commits
+/// the results already in hand once the oldest is [`FLUSH_AFTER`] old, so they do not wait for
+/// a slow modem's next `AT+CMGS` (a status report for them may already be on its way).
 async fn send_leased(
     ctx: &SenderContext,
     s: &SenderSettings,
-    live: &[i64],
+    batch: &mut Batch<'_>,
+    unsent: &[Claimed],
     parts: Vec<crate::pdu::EncodedPart>,
 ) -> Result<Vec<u8>, crate::modem::SendError> {
     let send = ctx.modem.send(parts);
@@ -410,13 +385,69 @@ async fn send_leased(
     let every = (s.lease / 3).max(Duration::from_millis(100));
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
+        let flush_at = batch.flush_due();
         tokio::select! {
             r = &mut send => return r,
+            _ = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
+                // Shutdown during a database outage: the results wait for the batch's end.
+                if !batch.flush(ctx).await {
+                    batch.oldest = None;
+                }
+            }
             _ = tick.tick() => {
-                match renew_leases(&ctx.store, live, &s.daemon_id, ctx.clock.now()).await {
+                let live: Vec<i64> = batch
+                    .pending
+                    .iter()
+                    .map(|(r, _)| r.id)
+                    .chain(unsent.iter().map(|r| r.id))
+                    .collect();
+                match renew_leases(&ctx.store, &live, &s.daemon_id, ctx.clock.now()).await {
                     Ok(n) if n as usize == live.len() => {}
                     Ok(_) => tracing::warn!(rows = ?live, "lease lost while sending; a row may go twice"),
                     Err(e) => tracing::warn!(rows = ?live, error = %e, "cannot renew the leases"),
+                }
+            }
+        }
+    }
+}
+
+/// The outcomes of a batch not yet committed, and since when the oldest waits.
+struct Batch<'a> {
+    pending: Vec<(&'a Claimed, Outcome)>,
+    oldest: Option<tokio::time::Instant>,
+}
+
+impl<'a> Batch<'a> {
+    fn push(&mut self, row: &'a Claimed, outcome: Outcome) {
+        self.pending.push((row, outcome));
+        self.oldest.get_or_insert_with(tokio::time::Instant::now);
+    }
+
+    /// When the pending results must be committed.
+    fn flush_due(&self) -> Option<tokio::time::Instant> {
+        self.oldest.map(|t| t + FLUSH_AFTER)
+    }
+
+    /// Commits the pending outcomes. The SMS are on the network (or not) whatever the
+    /// database says now: the results are kept and retried until the database takes them,
+    /// since a row left `sending` would be sent again after a restart. False when shutdown
+    /// came first (the rows stay `sending` and are recovered at the next start).
+    async fn flush(&mut self, ctx: &SenderContext) -> bool {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match record_outcomes(&ctx.store, &ctx.modem.name, &self.pending).await {
+                Ok(()) => {
+                    self.pending.clear();
+                    self.oldest = None;
+                    return true;
+                }
+                Err(e) => {
+                    tracing::error!(rows = self.pending.len(), error = %e, retry_in = ?wait, "cannot record the send results; will retry");
+                    tokio::select! {
+                        _ = ctx.shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(10));
                 }
             }
         }
