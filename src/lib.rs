@@ -35,6 +35,7 @@ pub mod scheduler;
 pub mod sender;
 pub mod sim;
 pub mod store;
+pub mod supervision;
 pub mod tools;
 pub mod wake;
 pub mod web;

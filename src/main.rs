@@ -119,6 +119,13 @@ enum Command {
         #[command(subcommand)]
         command: ModemCommand,
     },
+    /// Supervision reports (纪委监督): `report month 2026-11 --config FILE [--csv|--json]`, the
+    /// monthly evaluation (the stored snapshot once made, checked against a recomputation);
+    /// `report week 2026-W49 ...`, a week's digest.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The village and cadre directory file named by the config's `directory` key. Edits
     /// rewrite the file whole (comments are not kept); then `systemctl reload appeal-gateway`
     /// (SIGHUP) makes a running daemon use it.
@@ -213,6 +220,30 @@ enum AppealsCommand {
         #[arg(long)]
         config: PathBuf,
         number: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    Month {
+        /// The month, e.g. 2026-11.
+        period: String,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    Week {
+        /// The ISO week, e.g. 2026-W49 (Monday to Sunday).
+        period: String,
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -486,12 +517,115 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
                 }
             }
         },
+        Command::Report { command } => return report_command(command).await,
         Command::Pdu { .. }
         | Command::CheckConfig { .. }
         | Command::Directory { .. }
         | Command::HashPassword => {
             unreachable!("handled without a runtime")
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The directory named by the config, or an empty one.
+fn load_directory(c: &Config) -> anyhow::Result<appeal_gateway::directory::Directory> {
+    match &c.directory {
+        Some(p) => Ok(appeal_gateway::directory::Directory::load(p)?),
+        None => Ok(Default::default()),
+    }
+}
+
+async fn report_command(command: ReportCommand) -> anyhow::Result<ExitCode> {
+    use appeal_gateway::supervision::{period::Period, record, report::Evaluation};
+    let (period, config, csv, json, month) = match command {
+        ReportCommand::Month {
+            period,
+            config,
+            csv,
+            json,
+        } => (period, config, csv, json, true),
+        ReportCommand::Week {
+            period,
+            config,
+            csv,
+            json,
+        } => (period, config, csv, json, false),
+    };
+    let p = match Period::parse(&period) {
+        Ok(p @ Period::Month { .. }) if month => p,
+        Ok(p @ Period::Week { .. }) if !month => p,
+        Ok(_) | Err(_) => {
+            let want = if month {
+                "a month such as 2026-11"
+            } else {
+                "an ISO week such as 2026-W49"
+            };
+            eprintln!("\"{period}\" is not {want}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let c = load_config(&config)?;
+    let dir = load_directory(&c)?;
+    let store = open_store(&config).await?;
+    let now = Clock::System.now().timestamp_millis();
+    if !month {
+        let d = record::week_digest(&store, &c, &dir, p, None, now).await?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&d)?);
+        } else if csv {
+            print!("{}", d.csv());
+        } else {
+            println!("{}", d.sms());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The stored snapshot is the record; a recomputation at its instant shows whether the
+    // appeals behind it have changed since.
+    let (ev, meta): (Evaluation, serde_json::Value) = match record::snapshot(&store, &p.key())
+        .await?
+    {
+        Some(s) => {
+            let again = record::evaluation(&store, &c, &dir, p, s.as_of).await?;
+            let matches = again.inputs_hash == s.inputs_hash;
+            if matches {
+                eprintln!(
+                    "snapshot of {} (made {}): inputs unchanged",
+                    s.period,
+                    appeal_gateway::store::from_millis(s.created_at)
+                );
+            } else {
+                eprintln!(
+                    "snapshot of {} (made {}): the appeals behind it have changed since (inputs {} then, {} now); the snapshot's figures are shown",
+                    s.period,
+                    appeal_gateway::store::from_millis(s.created_at),
+                    s.inputs_hash,
+                    again.inputs_hash
+                );
+            }
+            let stored: Evaluation =
+                serde_json::from_value(s.report.clone()).unwrap_or(again.clone());
+            let meta = serde_json::json!({"created_at": s.created_at, "inputs_hash": s.inputs_hash, "recomputed_hash": again.inputs_hash, "matches": matches});
+            (stored, meta)
+        }
+        None => {
+            eprintln!("no snapshot of {} yet (made on the 1st at [supervision] evaluation_time); computed now", p.key());
+            (
+                record::evaluation(&store, &c, &dir, p, now).await?,
+                serde_json::Value::Null,
+            )
+        }
+    };
+    if json {
+        let mut v = serde_json::to_value(&ev)?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("snapshot".into(), meta);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if csv {
+        print!("{}", ev.csv());
+    } else {
+        print!("{}", ev.text());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,7 +20,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage", &["store"]),
     (
         "domain",
-        &["directory", "intake", "outbox", "appeals", "inbox", "calls"],
+        &[
+            "directory",
+            "intake",
+            "outbox",
+            "appeals",
+            "inbox",
+            "calls",
+            "supervision",
+        ],
     ),
     (
         "I/O tasks",

@@ -409,10 +409,28 @@ async fn ratings(backend: Backend) {
     // The reopened appeal ran past both its new deadlines in these 24 h (green: respond 2 h,
     // resolve 24 h): each escalated once, to the town office and the inspector.
     assert_eq!((r.reminders, r.escalations), (0, 2), "{r:?}");
+    // Supervision's early warnings, once each (by this tick or the daemon's own scheduler):
+    // 001 was resolved at once and rated 1, and one of 张's three due appeals (001, past its
+    // new limits) is overdue, above 30%.
     assert_eq!(w.tick().await, TickReport::default());
-    let sms = w.expect(1 + 4, "survey reminder and escalations").await;
+    let sms = w
+        .expect(1 + 4 + 2, "survey reminder, escalations and warnings")
+        .await;
     assert_eq!(to(&sms, TOWN).len(), 2);
-    assert_eq!(to(&sms, INSPECTOR).len(), 2);
+    let inspector = to(&sms, INSPECTOR);
+    assert_eq!(inspector.len(), 4, "{inspector:?}");
+    assert!(
+        inspector.iter().any(
+            |t| t.contains("【速办差评】张书记：诉求20220713001登记后0分钟即办结，群众评价1分")
+        ),
+        "{inspector:?}"
+    );
+    assert!(
+        inspector
+            .iter()
+            .any(|t| t.contains("【超时率高】张书记：近7天到期诉求3件中超时1件（33%）")),
+        "{inspector:?}"
+    );
     assert_eq!(
         to(&sms, c),
         vec!["【双红村】提醒：诉求20220713003尚未评价。请评价办理结果：回复5非常满意 4满意 3基本满意 2不满意 1非常不满意。回复TD不再提醒"]

@@ -3,6 +3,7 @@
 //! one pass can report every unknown key (with a "did you mean"), every wrong type and
 //! every bad value, each under its full key path such as `modem[1].baud`.
 
+use chrono::NaiveTime;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,7 +15,8 @@ use super::validate::{self, Problem};
 use super::{
     Account, ApiConfig, AuditConfig, AuditKeySource, Config, ConfigError, ConfigErrors,
     DatabaseConfig, IntakeConfig, ModemConfig, ModemTimings, OutboxConfig, SchedulerSettings,
-    Templates, VoiceConfig, WebConfig, Webhook, WebhookEvent, DATABASE_URL_ENV,
+    SupervisionConfig, Templates, VoiceConfig, WarningThresholds, WebConfig, Webhook, WebhookEvent,
+    Weights, DATABASE_URL_ENV,
 };
 use crate::grade::{ColourLimits, Colours, Rule};
 
@@ -36,6 +38,7 @@ const TOP: &[&str] = &[
     "scheduler",
     "audit",
     "voice",
+    "supervision",
 ];
 /// Top-level keys that hold plain values: written after a [section] header they land
 /// inside that section, the most common TOML slip.
@@ -93,6 +96,26 @@ const VOICE: &[&str] = &[
     "rating_calls_per_hour",
 ];
 
+const SUPERVISION: &[&str] = &[
+    "digest_day",
+    "digest_time",
+    "evaluation_time",
+    "weight_response",
+    "weight_resolution",
+    "weight_satisfaction",
+    "board_size",
+    "min_appeals",
+    "quick_resolve_mins",
+    "overdue_rate_percent",
+    "bare_resolution_chars",
+    "repeat_days",
+    "volume_drop_percent",
+    "volume_drop_min",
+    "night_hours",
+    "night_closures",
+    "warning_scan_mins",
+];
+
 /// Every section and its keys; the example-file test checks each appears there.
 #[cfg(test)]
 pub(super) const SCHEMA: &[(&str, &[&str])] = &[
@@ -114,6 +137,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
     ("scheduler", SCHEDULER),
     ("audit", AUDIT),
     ("voice", VOICE),
+    ("supervision", SUPERVISION),
 ];
 
 const ACK_PLACEHOLDERS: &[&str] = &["signature", "number"];
@@ -527,6 +551,8 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
     let audit = audit(cx, t, source);
     let t = cx_table(cx, root, "voice", &empty);
     let voice = voice(cx, t);
+    let t = cx_table(cx, root, "supervision", &empty);
+    let supervision = supervision(cx, t);
 
     Some(Config {
         source: source.to_path_buf(),
@@ -547,6 +573,7 @@ fn walk(cx: &mut Cx, root: &Table, source: &Path, env_url: Option<&str>) -> Opti
         scheduler,
         audit,
         voice,
+        supervision,
     })
 }
 
@@ -563,6 +590,7 @@ fn cx_table<'a>(cx: &mut Cx, root: &'a Table, k: &str, empty: &'a Table) -> &'a 
         "scheduler" => SCHEDULER,
         "audit" => AUDIT,
         "voice" => VOICE,
+        "supervision" => SUPERVISION,
         _ => API,
     };
     cx.unknown_keys(t, k, known);
@@ -866,6 +894,90 @@ fn voice(cx: &mut Cx, t: &Table) -> VoiceConfig {
             "rating_calls_per_hour",
             d.rating_calls_per_hour,
         ),
+    }
+}
+
+/// `[supervision]`. Weights may be 0 (a rate left out of the score) but not all three.
+fn supervision(cx: &mut Cx, t: &Table) -> SupervisionConfig {
+    let d = SupervisionConfig::default();
+    let p = "supervision";
+    let time = |cx: &mut Cx, k: &str, default: NaiveTime| match cx.string(t, p, k) {
+        None => default,
+        Some(s) => cx
+            .check(&join(p, k), validate::clock_time(&s))
+            .unwrap_or(default),
+    };
+    let digest_day = match cx.string(t, p, "digest_day") {
+        None => d.digest_day,
+        Some(s) => cx
+            .check("supervision.digest_day", validate::weekday(&s))
+            .unwrap_or(d.digest_day),
+    };
+    let digest_time = time(cx, "digest_time", d.digest_time);
+    let evaluation_time = time(cx, "evaluation_time", d.evaluation_time);
+    let weight = |cx: &mut Cx, k: &str, default: u32| match cx.int(t, p, k, u64::from(default)) {
+        None => default,
+        Some(n) if (0..=100).contains(&n) => n as u32,
+        Some(n) => {
+            cx.err(
+                join(p, k),
+                format!("{n} is out of range (0 to 100)"),
+                format!("use a whole number from 0 to 100; the default is {default}"),
+            );
+            default
+        }
+    };
+    let mut weights = Weights {
+        response: weight(cx, "weight_response", d.weights.response),
+        resolution: weight(cx, "weight_resolution", d.weights.resolution),
+        satisfaction: weight(cx, "weight_satisfaction", d.weights.satisfaction),
+    };
+    if weights.response + weights.resolution + weights.satisfaction == 0 {
+        cx.err(
+            "supervision.weight_response",
+            "all three weights are 0, so no score can be computed",
+            "give at least one weight a positive value; the defaults are 30, 35 and 35",
+        );
+        weights = d.weights;
+    }
+    let th = d.thresholds;
+    let percent = |cx: &mut Cx, k: &str, default: u32| {
+        let n = cx.count(t, p, k, default);
+        if n > 100 {
+            cx.err(
+                join(p, k),
+                format!("{n} is not a percentage"),
+                format!("use a whole number from 1 to 100; the default is {default}"),
+            );
+            default
+        } else {
+            n
+        }
+    };
+    let thresholds = WarningThresholds {
+        quick_resolve_mins: cx.count(t, p, "quick_resolve_mins", th.quick_resolve_mins),
+        overdue_rate_percent: percent(cx, "overdue_rate_percent", th.overdue_rate_percent),
+        bare_resolution_chars: cx.count(t, p, "bare_resolution_chars", th.bare_resolution_chars),
+        repeat_days: cx.count(t, p, "repeat_days", th.repeat_days),
+        volume_drop_percent: percent(cx, "volume_drop_percent", th.volume_drop_percent),
+        volume_drop_min: cx.count(t, p, "volume_drop_min", th.volume_drop_min),
+        night_hours: match cx.string(t, p, "night_hours") {
+            None => th.night_hours,
+            Some(s) => cx
+                .check("supervision.night_hours", validate::quiet_hours(&s))
+                .unwrap_or(th.night_hours),
+        },
+        night_closures: cx.count(t, p, "night_closures", th.night_closures),
+    };
+    SupervisionConfig {
+        digest_day,
+        digest_time,
+        evaluation_time,
+        weights,
+        board_size: cx.count(t, p, "board_size", d.board_size),
+        min_appeals: cx.count(t, p, "min_appeals", d.min_appeals),
+        thresholds,
+        warning_scan: Duration::from_secs(60 * u64::from(cx.count(t, p, "warning_scan_mins", 10))),
     }
 }
 

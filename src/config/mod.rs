@@ -60,6 +60,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[voice]`: how calls are taken.
     pub voice: VoiceConfig,
+    /// `[supervision]`: the Monday digest, the monthly evaluation and the early warnings.
+    pub supervision: SupervisionConfig,
 }
 
 /// Where the audit chain's key and head live: outside the database, so write access to the
@@ -225,6 +227,93 @@ impl Default for VoiceConfig {
             rating_call_attempts: 3,
             rating_call_retry: Duration::from_secs(120 * 60),
             rating_calls_per_hour: 15,
+        }
+    }
+}
+
+/// `[supervision]`: when the digest and the evaluation go out, how the composite score weighs
+/// the rates, and the thresholds of the early-warning rules (see `supervision::warnings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupervisionConfig {
+    /// The Monday digest's weekday and local time (`digest_day`, `digest_time`).
+    pub digest_day: chrono::Weekday,
+    pub digest_time: NaiveTime,
+    /// The monthly evaluation goes on the 1st at this local time (`evaluation_time`).
+    pub evaluation_time: NaiveTime,
+    /// Composite score weights (`weight_response` 30, `weight_resolution` 35,
+    /// `weight_satisfaction` 35, as county 12345 hotline evaluations use).
+    pub weights: Weights,
+    /// How many cadres the 红榜 and the 黑榜 each name (`board_size`, default 3).
+    pub board_size: u32,
+    /// A cadre with fewer appeals in the period is shown but not ranked, and the overdue-rate
+    /// warning ignores them (`min_appeals`, default 3): one late appeal is not a pattern.
+    pub min_appeals: u32,
+    pub thresholds: WarningThresholds,
+    /// How often the leader looks for new warnings (`warning_scan_mins`, default 10).
+    pub warning_scan: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Weights {
+    pub response: u32,
+    pub resolution: u32,
+    pub satisfaction: u32,
+}
+
+/// The early-warning rules' thresholds (one key each in `[supervision]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WarningThresholds {
+    /// Resolved within this many minutes of filing and then rated 1-2 (`quick_resolve_mins`, 60).
+    pub quick_resolve_mins: u32,
+    /// A cadre whose overdue share of the last 7 days' due appeals is above this
+    /// (`overdue_rate_percent`, 30).
+    pub overdue_rate_percent: u32,
+    /// A resolution with no reply or note before it and a text shorter than this many
+    /// characters (`bare_resolution_chars`, 3: "已办" says nothing).
+    pub bare_resolution_chars: u32,
+    /// The same villager, village and category again within this many days of a resolution
+    /// (`repeat_days`, 30).
+    pub repeat_days: u32,
+    /// A village whose week is this many percent below the week before (`volume_drop_percent`,
+    /// 50) ...
+    pub volume_drop_percent: u32,
+    /// ... when the week before had at least this many appeals (`volume_drop_min`, 10).
+    pub volume_drop_min: u32,
+    /// The local night (`night_hours`, "23:00-05:00") ...
+    pub night_hours: (NaiveTime, NaiveTime),
+    /// ... in which one cadre resolving this many appeals is a mass closure (`night_closures`, 5).
+    pub night_closures: u32,
+}
+
+fn hm(h: u32, m: u32) -> NaiveTime {
+    // Constant arguments inside 0..24 and 0..60: from_hms_opt cannot fail for them.
+    NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()
+}
+
+impl Default for SupervisionConfig {
+    fn default() -> Self {
+        SupervisionConfig {
+            digest_day: chrono::Weekday::Mon,
+            digest_time: hm(8, 0),
+            evaluation_time: hm(8, 0),
+            weights: Weights {
+                response: 30,
+                resolution: 35,
+                satisfaction: 35,
+            },
+            board_size: 3,
+            min_appeals: 3,
+            thresholds: WarningThresholds {
+                quick_resolve_mins: 60,
+                overdue_rate_percent: 30,
+                bare_resolution_chars: 3,
+                repeat_days: 30,
+                volume_drop_percent: 50,
+                volume_drop_min: 10,
+                night_hours: (hm(23, 0), hm(5, 0)),
+                night_closures: 5,
+            },
+            warning_scan: Duration::from_secs(600),
         }
     }
 }

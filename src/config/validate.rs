@@ -88,6 +88,38 @@ pub(super) fn quiet_hours(s: &str) -> Result<(NaiveTime, NaiveTime), Problem> {
     }
 }
 
+/// A local wall-clock time "HH:MM".
+pub(super) fn clock_time(s: &str) -> Result<NaiveTime, Problem> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+        problem(
+            format!("\"{s}\" is not a time of day"),
+            "write HH:MM in 24-hour time, e.g. \"08:00\"",
+        )
+    })
+}
+
+/// A weekday by English name or abbreviation ("monday", "mon") or Chinese (周一, 星期一).
+pub(super) fn weekday(s: &str) -> Result<chrono::Weekday, Problem> {
+    use chrono::Weekday::*;
+    let t = s.trim().to_lowercase();
+    let chinese = ["一", "二", "三", "四", "五", "六", "日"];
+    let days = [Mon, Tue, Wed, Thu, Fri, Sat, Sun];
+    for (i, c) in chinese.iter().enumerate() {
+        if t == format!("周{c}") || t == format!("星期{c}") {
+            return Ok(days[i]);
+        }
+    }
+    if t == "周天" || t == "星期天" {
+        return Ok(Sun);
+    }
+    t.parse::<chrono::Weekday>().map_err(|_| {
+        problem(
+            format!("\"{s}\" is not a day of the week"),
+            "write the day's English name, e.g. \"monday\" (or 周一)",
+        )
+    })
+}
+
 const STANDARD_BAUDS: &[u32] = &[
     1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600,
 ];

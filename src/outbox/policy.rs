@@ -3,8 +3,9 @@
 //!
 //! The rules (README "The outbox"):
 //! - Kinds to officials from the workflow (`alert`, `escalation`, `reminder`, `supervision`)
-//!   are never held by the per-recipient cap: escalation must always reach the town office and
-//!   the inspector, and the workflow itself bounds them (each deadline is recorded once).
+//!   and from supervision (`digest`, `evaluation`, `warning`) are never held by the
+//!   per-recipient cap: escalation must always reach the town office and the inspector, and
+//!   the workflow itself bounds them (each deadline, week, month and finding is recorded once).
 //! - Quiet hours hold, for a retry or a deferral, exactly what `appeals::actions` holds when it
 //!   queues: texts relayed to villagers (`accepted`, `decision`, `survey`) always, and texts to
 //!   cadres (`alert`, `escalation`, `reminder`, `supervision`) unless their appeal is red.
@@ -17,7 +18,15 @@ use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;
 
 /// Kinds the workflow sends to officials (cadres, the town office, the inspector).
-pub const OFFICIAL_KINDS: &[&str] = &["alert", "escalation", "reminder", "supervision"];
+pub const OFFICIAL_KINDS: &[&str] = &[
+    "alert",
+    "escalation",
+    "reminder",
+    "supervision",
+    "digest",
+    "evaluation",
+    "warning",
+];
 /// Kinds relayed to villagers that the workflow holds in the quiet hours.
 const VILLAGER_HELD_KINDS: &[&str] = &["accepted", "decision", "survey"];
 

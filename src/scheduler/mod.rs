@@ -126,11 +126,21 @@ pub struct TickReport {
     pub reminders: usize,
     pub escalations: usize,
     pub survey_reminders: usize,
+    /// Texts of the Monday digest and of the monthly evaluation; new warnings.
+    pub digests: usize,
+    pub evaluations: usize,
+    pub warnings: usize,
 }
 
 impl TickReport {
     pub fn any(&self) -> bool {
-        self.reminders + self.escalations + self.survey_reminders > 0
+        self.reminders
+            + self.escalations
+            + self.survey_reminders
+            + self.digests
+            + self.evaluations
+            + self.warnings
+            > 0
     }
 }
 
@@ -142,6 +152,9 @@ pub struct Scheduler {
     pub config: Arc<Config>,
     pub directory: DirectoryHandle,
     pub settings: SchedulerSettings,
+    /// When this process last looked for warnings (ms): they are scanned every
+    /// `[supervision] warning_scan_mins`, not every tick.
+    last_scan: std::sync::Mutex<Option<i64>>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -165,6 +178,7 @@ impl Scheduler {
             config,
             directory,
             settings,
+            last_scan: std::sync::Mutex::new(None),
         }
     }
 
@@ -243,7 +257,30 @@ impl Scheduler {
                 report.survey_reminders += 1;
             }
         }
+        self.supervise(now, &mut report).await?;
         Ok(report)
+    }
+
+    /// Supervision's time-driven work: the Monday digest, the monthly evaluation (each
+    /// claimed once in `schedule_log`) and, every warning_scan, the early-warning scan.
+    async fn supervise(&self, now: DateTime<Utc>, report: &mut TickReport) -> Result<()> {
+        use crate::supervision::record;
+        let dir = self.directory.current();
+        let (store, config) = (&self.store, &self.config);
+        report.digests = record::weekly(store, config, &dir, now).await?.texts as usize;
+        report.evaluations = record::monthly(store, config, &dir, now).await?.texts as usize;
+        let now_ms = now.timestamp_millis();
+        let every = ms(config.supervision.warning_scan);
+        let due = {
+            // A poisoned lock only means a panic elsewhere mid-update; the value is a number.
+            let last = self.last_scan.lock().unwrap_or_else(|e| e.into_inner());
+            last.is_none_or(|t| now_ms - t >= every || now_ms < t)
+        };
+        if due {
+            report.warnings = record::scan_warnings(store, config, &dir, now).await?.len();
+            *self.last_scan.lock().unwrap_or_else(|e| e.into_inner()) = Some(now_ms);
+        }
+        Ok(())
     }
 
     /// Claims `key` in `tx`; false when it was done before. Claimed first thing in the
