@@ -107,6 +107,15 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         connections: u32,
     },
+    /// The monthly evaluation over a month of many appeals on SQLite (seeded once into --db).
+    BenchSupervision {
+        #[arg(long, default_value = "bench-supervision.db")]
+        db: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        appeals: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -225,26 +234,21 @@ enum AppealsCommand {
 
 #[derive(Subcommand)]
 enum ReportCommand {
-    Month {
-        /// The month, e.g. 2026-11.
-        period: String,
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long, conflicts_with = "json")]
-        csv: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    Week {
-        /// The ISO week, e.g. 2026-W49 (Monday to Sunday).
-        period: String,
-        #[arg(long)]
-        config: PathBuf,
-        #[arg(long, conflicts_with = "json")]
-        csv: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    /// The monthly evaluation; PERIOD is a month, e.g. 2026-11.
+    Month(ReportArgs),
+    /// A week's digest; PERIOD is an ISO week, e.g. 2026-W49 (Monday to Sunday).
+    Week(ReportArgs),
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    period: String,
+    #[arg(long)]
+    config: PathBuf,
+    #[arg(long, conflicts_with = "json")]
+    csv: bool,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -518,6 +522,12 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Report { command } => return report_command(command).await,
+        Command::BenchSupervision { db, appeals, runs } => {
+            println!(
+                "{}",
+                appeal_gateway::tools::evaluation::run(&db, appeals, runs).await?
+            );
+        }
         Command::Pdu { .. }
         | Command::CheckConfig { .. }
         | Command::Directory { .. }
@@ -538,19 +548,17 @@ fn load_directory(c: &Config) -> anyhow::Result<appeal_gateway::directory::Direc
 
 async fn report_command(command: ReportCommand) -> anyhow::Result<ExitCode> {
     use appeal_gateway::supervision::{period::Period, record, report::Evaluation};
-    let (period, config, csv, json, month) = match command {
-        ReportCommand::Month {
+    let (
+        month,
+        ReportArgs {
             period,
             config,
             csv,
             json,
-        } => (period, config, csv, json, true),
-        ReportCommand::Week {
-            period,
-            config,
-            csv,
-            json,
-        } => (period, config, csv, json, false),
+        },
+    ) = match command {
+        ReportCommand::Month(a) => (true, a),
+        ReportCommand::Week(a) => (false, a),
     };
     let p = match Period::parse(&period) {
         Ok(p @ Period::Month { .. }) if month => p,
@@ -570,7 +578,9 @@ async fn report_command(command: ReportCommand) -> anyhow::Result<ExitCode> {
     let store = open_store(&config).await?;
     let now = Clock::System.now().timestamp_millis();
     if !month {
-        let d = record::week_digest(&store, &c, &dir, p, None, now).await?;
+        let d = record::week_inputs(&store, &c, p, now)
+            .await?
+            .digest(None, &dir, &c);
         if json {
             println!("{}", serde_json::to_string_pretty(&d)?);
         } else if csv {

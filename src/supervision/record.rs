@@ -27,7 +27,8 @@ const DAY: i64 = 86_400_000;
 pub async fn period_facts(store: &Store, config: &Config, from: i64, to: i64) -> Result<Vec<Fact>> {
     let mut list = facts::load(store, from, to).await?;
     let back = i64::from(config.supervision.thresholds.repeat_days) * DAY;
-    let earlier = facts::load_resolved(store, from - back, to).await?;
+    let mut earlier = facts::load_resolved(store, from - back, to, from).await?;
+    earlier.extend(facts::resolved_of(&list));
     mark_repeats(
         &mut list,
         &earlier,
@@ -244,7 +245,9 @@ async fn overdue_open(store: &Store, at: i64) -> Result<Vec<(String, Option<Stri
         .collect()
 }
 
-/// Appeals rated 1-2 in `[from, to)`.
+/// Appeals rated 1-2 in `[from, to)`. The `rated` event's text starts with the score
+/// (`appeals::survey::answer` writes "{score} {word}"); the appeal row keeps only the latest
+/// rating, which a later re-rating of a reopened appeal replaces.
 async fn low_ratings(store: &Store, from: i64, to: i64) -> Result<Vec<(String, Option<String>)>> {
     let rows = sqlx::query(&store.sql(
         "SELECT a.number, a.village FROM events e JOIN appeals a ON a.id = e.appeal_id \
@@ -260,34 +263,55 @@ async fn low_ratings(store: &Store, from: i64, to: i64) -> Result<Vec<(String, O
         .collect()
 }
 
-/// The digest of `week` for `town` (None: all), judged at `as_of`.
-pub async fn week_digest(
+/// What a week's digests are computed from, loaded once for every recipient.
+pub struct WeekInputs {
+    pub week: Period,
+    pub from: i64,
+    pub to: i64,
+    pub as_of: i64,
+    pub facts: Vec<Fact>,
+    pub overdue: Vec<(String, Option<String>)>,
+    pub low: Vec<(String, Option<String>)>,
+}
+
+/// Loads the inputs of `week`'s digests, judged at `as_of`.
+pub async fn week_inputs(
     store: &Store,
     config: &Config,
-    dir: &Directory,
     week: Period,
-    town: Option<&str>,
     as_of: i64,
-) -> Result<Digest> {
+) -> Result<WeekInputs> {
     let (from, to) = week.bounds(config.time_zone);
-    let list = period_facts(store, config, from, to).await?;
-    let overdue = overdue_open(store, as_of).await?;
-    let low = low_ratings(store, from, to).await?;
-    let backlog = Backlog {
-        overdue_open: &overdue,
-        low_ratings: &low,
-    };
-    Ok(digest(
+    Ok(WeekInputs {
         week,
         from,
         to,
         as_of,
-        town,
-        &list,
-        &backlog,
-        dir,
-        config.supervision.weights,
-    ))
+        facts: period_facts(store, config, from, to).await?,
+        overdue: overdue_open(store, as_of).await?,
+        low: low_ratings(store, from, to).await?,
+    })
+}
+
+impl WeekInputs {
+    /// The digest for `town` (None: every town). Pure.
+    pub fn digest(&self, town: Option<&str>, dir: &Directory, config: &Config) -> Digest {
+        let backlog = Backlog {
+            overdue_open: &self.overdue,
+            low_ratings: &self.low,
+        };
+        digest(
+            self.week,
+            self.from,
+            self.to,
+            self.as_of,
+            town,
+            &self.facts,
+            &backlog,
+            dir,
+            config.supervision.weights,
+        )
+    }
 }
 
 /// The Monday digest, if its instant has come and it was not sent yet: one text to each
@@ -310,12 +334,14 @@ pub async fn weekly(
         .iter()
         .filter(|c| matches!(c.role, CadreRole::Inspector | CadreRole::TownOffice))
         .collect();
-    let mut bodies = Vec::new();
-    for c in &recipients {
-        let town = c.town.as_deref().filter(|t| !t.is_empty());
-        let d = week_digest(store, config, dir, week, town, due_at).await?;
-        bodies.push((c.phone.clone(), d.sms()));
-    }
+    let inputs = week_inputs(store, config, week, due_at).await?;
+    let bodies: Vec<(String, String)> = recipients
+        .iter()
+        .map(|c| {
+            let town = c.town.as_deref().filter(|t| !t.is_empty());
+            (c.phone.clone(), inputs.digest(town, dir, config).sms())
+        })
+        .collect();
     let ms = now.timestamp_millis();
     let mut tx = store.pool().begin().await?;
     if !claim(store, &mut tx, &key, "digest", due_at, ms).await? {
@@ -347,7 +373,9 @@ pub async fn scan_warnings(
     facts::load_details(store, &mut list).await?;
     let back = i64::from(s.thresholds.repeat_days) * DAY;
     let earliest = list.iter().map(|f| f.filed_at).min().unwrap_or(ms);
-    let earlier = facts::load_resolved(store, earliest - back, ms).await?;
+    // The scan's appeals are not all of those filed since `earliest`: read every resolution
+    // since then, not just the older ones.
+    let earlier = facts::load_resolved(store, earliest - back, ms, ms + 1).await?;
     // The last complete week against the one before it.
     let today = now.with_timezone(&config.time_zone).date_naive();
     let week = Period::week_of(today).prev();
@@ -521,11 +549,19 @@ pub async fn warnings(store: &Store, open_only: bool, limit: i64) -> Result<Vec<
 }
 
 pub async fn warning(store: &Store, id: i64) -> Result<Option<WarningRow>> {
+    warning_on(store, store.pool(), id).await
+}
+
+async fn warning_on<'e, E: sqlx::Executor<'e, Database = Any>>(
+    store: &Store,
+    on: E,
+    id: i64,
+) -> Result<Option<WarningRow>> {
     let row = sqlx::query(&store.sql(&format!(
         "SELECT {WARNING_COLUMNS} FROM warnings WHERE id = ?"
     )))
     .bind(id)
-    .fetch_optional(store.pool())
+    .fetch_optional(on)
     .await?;
     row.as_ref().map(warning_row).transpose()
 }
@@ -548,15 +584,7 @@ pub async fn handle_warning(
     let ms = now.timestamp_millis();
     let mut tx = store.pool().begin().await?;
     lock_chain(store, &mut tx).await?;
-    let Some(w) = ({
-        let row = sqlx::query(&store.sql(&format!(
-            "SELECT {WARNING_COLUMNS} FROM warnings WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        row.as_ref().map(warning_row).transpose()?
-    }) else {
+    let Some(w) = warning_on(store, &mut *tx, id).await? else {
         return Ok(Handled::NotFound);
     };
     let r = sqlx::query(&store.sql(

@@ -191,6 +191,18 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// The header and the total row every CSV starts with.
+fn csv_start(total: &Rates) -> String {
+    let mut out = format!("{CSV_HEAD}\n");
+    let row = Row {
+        key: String::new(),
+        name: "合计".into(),
+        rates: total.clone(),
+    };
+    csv_row(&mut out, "total", &row, None);
+    out
+}
+
 pub fn csv_row(out: &mut String, group: &str, row: &Row, rank: Option<u32>) {
     let r = &row.rates;
     let rate = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
@@ -234,13 +246,7 @@ pub fn csv_row(out: &mut String, group: &str, row: &Row, rank: Option<u32>) {
 
 impl Evaluation {
     pub fn csv(&self) -> String {
-        let mut out = format!("{CSV_HEAD}\n");
-        let total = Row {
-            key: String::new(),
-            name: "合计".into(),
-            rates: self.total.clone(),
-        };
-        csv_row(&mut out, "total", &total, None);
+        let mut out = csv_start(&self.total);
         for c in &self.cadres {
             csv_row(&mut out, "cadre", &c.row, c.rank);
         }
@@ -437,13 +443,7 @@ impl Digest {
     }
 
     pub fn csv(&self) -> String {
-        let mut out = format!("{CSV_HEAD}\n");
-        let total = Row {
-            key: String::new(),
-            name: "合计".into(),
-            rates: self.total.clone(),
-        };
-        csv_row(&mut out, "total", &total, None);
+        let mut out = csv_start(&self.total);
         for r in &self.worst {
             csv_row(&mut out, "worst", r, None);
         }

@@ -67,10 +67,20 @@ const CATEGORIES: [(&str, &str); 5] = [
     ("其他", "green"),
 ];
 
-/// Fills `store` with `n` appeals ending at `now_ms`, newest last (ids ascend with time).
+/// Fills `store` with `n` appeals over the two years ending at `now_ms`, newest last (ids
+/// ascend with time).
 pub async fn seed(store: &Store, n: usize, now_ms: i64) -> Result<(), LoadError> {
+    seed_over(store, n, now_ms, 730 * 86_400_000).await
+}
+
+/// [`seed`] with the appeals spread over the `span_ms` before `now_ms`.
+pub async fn seed_over(
+    store: &Store,
+    n: usize,
+    now_ms: i64,
+    span_ms: i64,
+) -> Result<(), LoadError> {
     const ROWS: usize = 500; // 500 rows x 16 columns stays under SQLite's bind limit
-    let span_ms: i64 = 730 * 86_400_000;
     let step = (span_ms / n.max(1) as i64).max(1);
     let mut i = 0usize;
     while i < n {
