@@ -462,6 +462,46 @@ async fn scripted_month(backend: Backend) {
         .await
         .unwrap();
     assert_ne!(later.inputs_hash, snap.inputs_hash);
+
+    // The CLI shows the snapshot and says its inputs have changed since.
+    let cfg = w.db.dir().join("gateway.toml");
+    let out = std::process::Command::new(bin())
+        .args(["report", "month", "2026-11", "--config"])
+        .arg(&cfg)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["period"], "2026-11");
+    assert_eq!(v["inputs_hash"], snap.inputs_hash.as_str());
+    assert_eq!(v["snapshot"]["matches"], false);
+    assert_eq!(v["red_board"][0], ZHANG);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("changed since"));
+    let out = std::process::Command::new(bin())
+        .args(["report", "month", "2026-11", "--csv", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("group,key,name,rank,appeals"), "{csv}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("cadre,13900000001,张书记,1,4,")),
+        "{csv}"
+    );
+    let out = std::process::Command::new(bin())
+        .args(["report", "month", "2026-W48", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a week is not a month");
     let _ = (z4, l4, r1);
 }
 
