@@ -5,6 +5,7 @@
 //! comments; the Monday texts, the snapshot and its once-only guarantee too.
 
 mod common;
+mod webutil;
 
 use std::sync::Arc;
 
@@ -502,7 +503,322 @@ async fn scripted_month(backend: Backend) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a week is not a month");
+
+    web_view(&w, &later, &z1).await;
     let _ = (z4, l4, r1);
+}
+
+/// The web server on the world's database, its clock at `now`; a token, an admin and a
+/// viewer (the commission) may use it.
+fn serve(w: &World, now: DateTime<Utc>) -> (webutil::Http, tokio_util::sync::CancellationToken) {
+    use appeal_gateway::config::{Account, Role};
+    let mut config = w.config.clone();
+    config.api.tokens.push(webutil::TOKEN.to_string());
+    for (name, role, pw) in [
+        ("admin", Role::Admin, webutil::ADMIN_PW),
+        ("jiwei", Role::Viewer, webutil::VIEWER_PW),
+    ] {
+        config.web.accounts.push(Account {
+            name: name.into(),
+            role,
+            password_hash: appeal_gateway::web::auth::hash_password(pw).unwrap(),
+        });
+    }
+    let clock = appeal_gateway::clock::Clock::manual(now);
+    let shared = appeal_gateway::web::Shared {
+        config: Arc::new(config),
+        store: w.store.clone(),
+        clock: clock.clone(),
+        modems: Vec::new(),
+        outbox_wake: appeal_gateway::wake::Wake::new(),
+        directory: w.handle.clone(),
+        db: appeal_gateway::store::health::Health::new(clock),
+        leader: appeal_gateway::store::leader::Leader::always(),
+    };
+    let token = tokio_util::sync::CancellationToken::new();
+    let (addr, server) =
+        appeal_gateway::web::bind(shared, "127.0.0.1:0".parse().unwrap(), token.clone())
+            .expect("bind");
+    tokio::spawn(server);
+    (webutil::Http::new(format!("http://{addr}")), token)
+}
+
+/// The supervision API and page show the evaluation's own figures: per cadre, behind each
+/// count, in the reports; viewers see no cadre's phone; a warning is marked handled once.
+async fn web_view(w: &World, later: &Evaluation, z1: &str) {
+    let (http, stop) = serve(w, at(31, 12, 0));
+    let _stop = stop.drop_guard();
+
+    // The token sees the same rows as the evaluation, keyed by phone.
+    let r = http
+        .get_token("/api/v1/supervision/rates?period=2026-11&by=cadre")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["period"], "2026-11");
+    assert_eq!(v["by"], "cadre");
+    for phone in [ZHANG, LI, LIU] {
+        let row = v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == phone)
+            .unwrap_or_else(|| panic!("{phone} in {v}"));
+        assert_eq!(
+            *row,
+            serde_json::to_value(&cadre(later, phone).row).unwrap()
+        );
+    }
+    assert_eq!(v["total"], serde_json::to_value(&later.total).unwrap());
+
+    // A viewer: names, no phones; the opaque key opens the appeals behind a figure.
+    let (cookie, csrf) = http
+        .login("jiwei", webutil::VIEWER_PW)
+        .await
+        .expect("viewer log-in");
+    let vh = [("cookie", cookie.as_str())];
+    let r = http
+        .get("/api/v1/supervision/rates?period=2026-11", &vh)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        !r.body.contains(ZHANG) && !r.body.contains(LI),
+        "{}",
+        r.body
+    );
+    let v = r.json();
+    let key_of = |name: &str| {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {v}"))["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (zk, lk) = (key_of("张书记"), key_of("李主任"));
+    assert!(zk.starts_with('c') && zk.len() == 17, "{zk}");
+    let drill = |key: String, figure: &'static str| {
+        let http = http.clone();
+        let cookie = cookie.clone();
+        async move {
+            let r = http
+                .get(
+                    &format!(
+                        "/api/v1/supervision/appeals?period=2026-11&by=cadre&key={key}&figure={figure}"
+                    ),
+                    &[("cookie", &cookie)],
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+        }
+    };
+    let zhang = drill(zk.clone(), "appeals").await;
+    assert_eq!(zhang["count"], 4);
+    assert!(zhang["appeals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["number"] == z1));
+    let li = cadre(later, LI).row.rates.clone();
+    assert_eq!(drill(lk.clone(), "overdue").await["count"], li.overdue);
+    assert_eq!(
+        drill(lk.clone(), "responded_on_time").await["count"],
+        li.responded_on_time
+    );
+    assert_eq!(
+        drill(lk.clone(), "unsatisfied").await["count"],
+        li.unsatisfied
+    );
+
+    // Bad requests answer 400 with a reason.
+    for (q, says) in [
+        ("rates?by=street", "cadre, village or town"),
+        ("rates?period=2026-13", "not a period"),
+        ("rates?colour=red", "bad query string"),
+        ("appeals?figure=score", "one of appeals"),
+        ("reports?period=2026-11&format=xls", "json or csv"),
+    ] {
+        let r = http.get_token(&format!("/api/v1/supervision/{q}")).await;
+        assert_eq!(r.status, 400, "{q}: {}", r.body);
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(says),
+            "{q}: {}",
+            r.body
+        );
+    }
+    let r = http.get("/api/v1/supervision/rates", &[]).await;
+    assert_eq!(r.status, 401);
+
+    // Reports: the month with its snapshot (changed since), as JSON and CSV; the week's digest.
+    let r = http
+        .get_token("/api/v1/supervision/reports?period=2026-11")
+        .await;
+    let v = r.json();
+    assert_eq!(v["kind"], "evaluation");
+    assert_eq!(v["evaluation"]["inputs_hash"], later.inputs_hash.as_str());
+    assert_eq!(v["snapshot"]["matches"], false);
+    let r = http
+        .get_token("/api/v1/supervision/reports?period=2026-11&format=csv")
+        .await;
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(r
+        .header("content-disposition")
+        .unwrap()
+        .contains("evaluation-2026-11.csv"));
+    assert!(
+        r.body.contains("cadre,13900000001,张书记,1,4,"),
+        "{}",
+        r.body
+    );
+    let r = http
+        .get("/api/v1/supervision/reports?period=2026-11&format=csv", &vh)
+        .await;
+    assert!(
+        r.body.contains("cadre,139****0001,张书记,1,4,"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(ZHANG));
+    let r = http
+        .get_token("/api/v1/supervision/reports?period=2026-W47")
+        .await;
+    assert_eq!(r.json()["kind"], "digest", "{}", r.body);
+
+    // The page: the table, worst first unless asked, the charts, the open warning.
+    let page = http.get("/supervision?period=2026-11", &vh).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let b = &page.body;
+    assert!(b.contains(r#"id="rates""#) && b.contains("2026年11月"));
+    assert!(
+        b.find("李主任").unwrap() < b.find("张书记").unwrap(),
+        "worst first"
+    );
+    for chart in ["volume", "response", "satisfaction"] {
+        assert!(
+            b.contains(&format!(r#"id="chart-{chart}"><svg"#)),
+            "{chart}"
+        );
+    }
+    assert!(!b.contains(ZHANG), "no cadre phone on the viewer's page");
+    assert!(
+        b.contains(&format!("key={zk}")),
+        "drill links carry the opaque key"
+    );
+    let best_first = http
+        .get("/supervision?period=2026-11&sort=score&dir=desc", &vh)
+        .await
+        .body;
+    assert!(best_first.find("张书记").unwrap() < best_first.find("李主任").unwrap());
+    let en = http
+        .get(
+            "/supervision?period=2026-11",
+            &[("cookie", &format!("{cookie}; ag_lang=en"))],
+        )
+        .await
+        .body;
+    assert!(en.contains("Answered on time") && en.contains("Appeals per week by colour"));
+    let drill_page = http
+        .get(
+            &format!("/supervision/drill?period=2026-11&by=cadre&key={zk}&figure=appeals"),
+            &vh,
+        )
+        .await;
+    assert_eq!(drill_page.status, 200);
+    assert!(drill_page
+        .body
+        .contains(&format!(r#"href="/appeals/{z1}""#)));
+    let bad = http.get("/supervision?by=street", &vh).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains(r#"id="error""#));
+    let svg = http.get("/supervision/charts/volume.svg", &vh).await;
+    assert_eq!(svg.status, 200);
+    assert!(svg
+        .header("content-type")
+        .unwrap()
+        .starts_with("image/svg+xml"));
+    assert!(svg.body.starts_with("<svg") && svg.body.contains("每周诉求量"));
+    assert_eq!(
+        http.get("/supervision/charts/pie.svg", &vh).await.status,
+        404
+    );
+
+    // The open ping-pong warning: handled through the page's form by the commission, once.
+    let open = http.get_token("/api/v1/supervision/warnings").await.json();
+    let warning = open["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["rule"] == "ping_pong")
+        .expect("ping-pong warning open")
+        .clone();
+    let id = warning["id"].as_i64().unwrap();
+    assert!(b.contains(&format!(r#"action="/supervision/warnings/{id}/handle""#)));
+    let form = |body: String| {
+        let http = http.clone();
+        let cookie = cookie.clone();
+        async move {
+            http.send(
+                "POST",
+                &format!("/supervision/warnings/{id}/handle"),
+                &[
+                    ("cookie", &cookie),
+                    ("content-type", "application/x-www-form-urlencoded"),
+                ],
+                &body,
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        form(format!("note={}", webutil::enc("x"))).await.status,
+        403
+    );
+    assert_eq!(form(format!("csrf={csrf}&note=")).await.status, 400);
+    let done = form(format!(
+        "csrf={csrf}&note={}",
+        webutil::enc("已约谈两位干部")
+    ))
+    .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let open = http.get_token("/api/v1/supervision/warnings").await.json();
+    assert!(!open["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == id));
+    let all = http
+        .get_token("/api/v1/supervision/warnings?open=false")
+        .await
+        .json();
+    let h = all["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(h["note"], "已约谈两位干部");
+    assert_eq!(h["handled_by"], "jiwei/viewer");
+    let again = http
+        .post_json(
+            &format!("/api/v1/supervision/warnings/{id}/handle"),
+            &[("authorization", &format!("Bearer {}", webutil::TOKEN))],
+            r#"{"note":"again"}"#,
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE kind = 'warning_handled'")
+            .fetch_one(w.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
+    let page = http.get("/supervision?period=2026-11", &vh).await.body;
+    assert!(page.contains("已约谈两位干部"), "handled warnings listed");
 }
 
 both_backends!(scripted_november, scripted_month);

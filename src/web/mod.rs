@@ -14,6 +14,7 @@ pub mod open311;
 pub mod page;
 pub mod session;
 mod shared;
+pub mod supervision;
 
 pub use shared::Shared;
 
@@ -33,6 +34,8 @@ pub struct Web {
     pub login_limit: LoginLimiter,
     /// The status page's data, shared for up to a second (see `page::status`).
     pub page_cache: PageCache,
+    /// Supervision's period facts, shared for up to a minute (see `supervision`).
+    pub supervision: supervision::Cache,
 }
 
 pub type PageCache = std::sync::Arc<
@@ -51,6 +54,7 @@ impl Web {
             shared,
             login_limit: auth::login_limiter(),
             page_cache: PageCache::default(),
+            supervision: supervision::Cache::default(),
         }
     }
 
@@ -99,6 +103,7 @@ pub fn routes(
         .map(move || healthz_reply(&shared.db_health()));
     healthz
         .or(api::routes(web.clone()))
+        .or(supervision::routes(web.clone()))
         .or(open311::routes(web.clone()))
         .or(metrics::routes(web.clone()))
         .or(page::routes(web))

@@ -1,4 +1,4 @@
-//! The HTML side: log-in, the status page and an appeal's page. Server-rendered strings with
+//! The HTML side: log-in, the status page, an appeal's page and the supervision page. Server-rendered strings with
 //! every value escaped; Chinese by default, English by a cookie; CSS inlined and the one
 //! script served from the binary, so there is no asset pipeline outside cargo.
 
@@ -6,6 +6,7 @@ mod appeal;
 mod login;
 mod names;
 pub mod status;
+mod supervision;
 
 use std::collections::HashMap;
 
@@ -88,7 +89,9 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Principal>, here: &str, body
     };
     let user = match who {
         Some(p) => format!(
-            r#"<span class="user">{} ({})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{}"><button type="submit" id="logout">{}</button></form>"#,
+            r#"<nav><a id="nav-status" href="/">{}</a> <a id="nav-supervision" href="/supervision">{}</a></nav><span class="user">{} ({})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{}"><button type="submit" id="logout">{}</button></form>"#,
+            lang.t("运行状态", "Status"),
+            lang.t("纪委监督", "Supervision"),
             esc(&p.name),
             esc(p.role.as_str()),
             esc(p.csrf()),
@@ -165,6 +168,34 @@ pub fn routes(
         .and(lang_cookie())
         .and(super::with_web(w.clone()))
         .and_then(appeal::page);
+    let supervision = warp::path!("supervision")
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(super::with_web(w.clone()))
+        .and_then(supervision::page);
+    let drill = warp::path!("supervision" / "drill")
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(warp::query::<HashMap<String, String>>())
+        .and(super::with_web(w.clone()))
+        .and_then(supervision::drill);
+    let chart = warp::path!("supervision" / "charts" / String)
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(super::with_web(w.clone()))
+        .and_then(supervision::chart);
+    let handle = warp::path!("supervision" / "warnings" / i64 / "handle")
+        .and(warp::post())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(warp::body::content_length_limit(4096))
+        .and(warp::body::form::<HashMap<String, String>>())
+        .and(super::with_web(w.clone()))
+        .and_then(supervision::handle);
     let js = warp::path!("assets" / "app.js")
         .and(warp::get())
         .and(page_principal(w.clone()))
@@ -191,7 +222,15 @@ pub fn routes(
                     .unwrap_or_default(),
             )
         });
-    status.or(appeal).or(js).or(lang).or(login::routes(w))
+    status
+        .or(appeal)
+        .or(supervision)
+        .or(drill)
+        .or(chart)
+        .or(handle)
+        .or(js)
+        .or(lang)
+        .or(login::routes(w))
 }
 
 #[cfg(test)]

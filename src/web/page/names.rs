@@ -64,6 +64,8 @@ const EVENT_KINDS: &[(&str, &str)] = &[
     ("sms", "短信"),
     ("call", "来电"),
     ("api", "接口"),
+    ("warning", "预警"),
+    ("warning_handled", "预警已处理"),
 ];
 
 const CHANNELS: &[(&str, &str)] = &[
