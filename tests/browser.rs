@@ -1,6 +1,7 @@
 //! The browser test: Debian's headless Chromium, driven through ChromeDriver's WebDriver HTTP
 //! API, logs in to a running `appeal-gateway demo`, sees the simulated modem and the appeals
-//! the scripted villagers text, opens an appeal's timeline and saves screenshots.
+//! the scripted villagers text, opens an appeal's timeline, the supervision page, a drill-down
+//! and a chart, and saves screenshots.
 //!
 //! Without chromedriver the test is skipped on a developer's machine but FAILS when CI=true:
 //! .ci/run installs chromium and chromium-driver.
@@ -384,5 +385,49 @@ async fn demo_in_chromium() {
         page.contains("来电登记").then_some(())
     })
     .await;
+
+    // The supervision page: the rates table of this month, its charts, a drill-down.
+    let nav = d.find("#nav-supervision").await.expect("supervision link");
+    d.click(&nav).await;
+    let rates = until(30, "the rates table with this month's appeals", || async {
+        let t = d.text(&d.find("#rates tbody").await?).await;
+        (!t.trim().is_empty()).then_some(t)
+    })
+    .await;
+    println!("rates: {rates}");
+    let heading = d.text(&d.find("#rates thead").await.unwrap()).await;
+    assert!(
+        heading.contains("按时响应率") && heading.contains("得分"),
+        "{heading}"
+    );
+    for chart in ["volume", "response", "satisfaction"] {
+        d.find(&format!("#chart-{chart} svg"))
+            .await
+            .unwrap_or_else(|| panic!("the {chart} chart drawn on the page"));
+    }
+    let bars = d.find_all("#chart-volume svg rect").await;
+    assert!(!bars.is_empty(), "weekly volume bars");
+    d.screenshot(&shots.join("supervision.png")).await;
+    let drill = d
+        .find("#rates tbody a.drill")
+        .await
+        .expect("a count to open");
+    d.click(&drill).await;
+    let listed = until(20, "the appeals behind a figure", || async {
+        let links = d.find_all("#drill tbody a").await;
+        (!links.is_empty()).then_some(links.len())
+    })
+    .await;
+    assert!(d.url().await.contains("/supervision/drill?"), "{listed}");
+    // One chart opened on its own: an SVG document the browser draws.
+    d.goto(&format!("{site}/supervision/charts/volume.svg"))
+        .await;
+    let svg = until(20, "the volume chart opened", || async {
+        let e = d.find("svg").await?;
+        Some(d.text(&e).await)
+    })
+    .await;
+    assert!(svg.contains("每周诉求量"), "{svg}");
+    d.screenshot(&shots.join("chart-volume.png")).await;
     d.call("DELETE", "", None).await;
 }
