@@ -15,6 +15,7 @@
 //!   sink it is given), `sim` (the simulated modem), `sender`, `scheduler`, `webhooks`, `web`;
 //! - `daemon`, which builds and supervises them, and `tools` (demo, bench, load) on top.
 
+pub mod affairs;
 pub mod appeals;
 pub mod at;
 pub mod backoff;

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "intake",
             "outbox",
             "appeals",
+            "affairs",
             "inbox",
             "calls",
             "supervision",

@@ -47,16 +47,7 @@ pub async fn dispatch(
     } else {
         SenderRole::Villager
     };
-    let remembered: Option<String> =
-        sqlx::query_scalar(&store.sql("SELECT village FROM phone_villages WHERE phone = ?"))
-            .bind(m.phone)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let sig = ctx.signature(
-        m.modem_village
-            .or(remembered.as_deref())
-            .or_else(|| dir.village_of_modem(m.modem).map(|v| v.code.as_str())),
-    );
+    let sig = ctx.signature(sender_village(store, tx, ctx, m).await?.as_deref());
     match parse_intent(m.text, role) {
         Intent::Text => Ok(Handled::Text(incoming_text(store, tx, ctx, m, now).await?)),
         Intent::Cadre(c) => match cadre {
@@ -118,6 +109,29 @@ pub async fn dispatch(
             Ok(Handled::Rated(rated))
         }
     }
+}
+
+/// The sender's village: the modem's, else the one remembered for the phone, else the
+/// village the modem alone serves.
+pub async fn sender_village(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    ctx: &Ctx,
+    m: &TextIn<'_>,
+) -> Result<Option<String>> {
+    let remembered: Option<String> =
+        sqlx::query_scalar(&store.sql("SELECT village FROM phone_villages WHERE phone = ?"))
+            .bind(m.phone)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(m.modem_village
+        .map(str::to_string)
+        .or(remembered)
+        .or_else(|| {
+            ctx.directory
+                .village_of_modem(m.modem)
+                .map(|v| v.code.clone())
+        }))
 }
 
 /// A cadre command from a number that is not a cadre's: refused, logged for the supervisors.

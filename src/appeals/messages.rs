@@ -197,7 +197,8 @@ pub fn no_appeal(sig: &str) -> String {
 }
 
 pub fn villager_help(sig: &str) -> String {
-    format!("{sig}直接发短信说明问题即可登记诉求。回复CX查询最新诉求进度，CX+编号查询指定诉求，TD退订评价提醒。")
+    // The four sections of the platform by keyword (affairs::replies keeps their answers).
+    format!("{sig}发短信说问题即可登记诉求。CX查进度，GK三务公开，GK CW看财务，BS办事指南，ZK加问题问专家，DY订阅，TD退订。")
 }
 
 pub fn opted_out(sig: &str) -> String {

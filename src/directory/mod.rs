@@ -39,6 +39,8 @@ pub enum CadreRole {
     TownOffice,
     /// 纪委监督员: told of missed deadlines and bad ratings; may add notes.
     Inspector,
+    /// 乡村智库专家: answers villagers' questions (`ZK`) of their categories by SMS (`DA`).
+    Expert,
 }
 
 impl CadreRole {
@@ -48,6 +50,7 @@ impl CadreRole {
             CadreRole::GridMember => "grid_member",
             CadreRole::TownOffice => "town_office",
             CadreRole::Inspector => "inspector",
+            CadreRole::Expert => "expert",
         }
     }
 }
@@ -212,7 +215,7 @@ impl Directory {
                     }
                     Some(_) => {}
                 },
-                CadreRole::TownOffice | CadreRole::Inspector => {}
+                CadreRole::TownOffice | CadreRole::Inspector | CadreRole::Expert => {}
             }
         }
         out
@@ -312,6 +315,8 @@ impl Directory {
                 .town_cadres(village, cadre.role)
                 .iter()
                 .any(|c| c.phone == cadre.phone),
+            // Experts answer the think tank's questions, not appeals.
+            CadreRole::Expert => false,
         }
     }
 }

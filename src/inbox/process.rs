@@ -577,21 +577,20 @@ async fn handle_text(
             return Ok(Handled::Screened);
         }
     }
-    let handled = dispatch(
-        store,
-        tx,
-        ctx,
-        &TextIn {
-            phone: m.sender,
-            modem: m.modem,
-            modem_village: m.village,
-            text: m.text,
-            received_at: m.received_at,
-            channel: "sms",
-        },
-        now,
-    )
-    .await?;
+    let text_in = TextIn {
+        phone: m.sender,
+        modem: m.modem,
+        modem_village: m.village,
+        text: m.text,
+        received_at: m.received_at,
+        channel: "sms",
+    };
+    // The other sections' keywords (GK, BS, ZK, DY, TD...) before the appeals see the text.
+    let handled = match crate::affairs::handle::text(store, tx, ctx, &text_in, now).await? {
+        Some(crate::affairs::handle::Outcome::Unsubscribed) => Handled::OptedOut,
+        Some(_) => Handled::Answered,
+        None => dispatch(store, tx, ctx, &text_in, now).await?,
+    };
     let (kind, appeal_id) = match &handled {
         Handled::Text(TextOutcome::Filed(f)) => ("appeal", Some(f.id)),
         Handled::Text(_) => ("followup", None),

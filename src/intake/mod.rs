@@ -2,8 +2,9 @@
 //! feature phones send (full-width digits and letters, stray spaces) and intent parsing
 //! (cadre commands, villagers' queries and survey answers, or an appeal), and the guard against
 //! service senders, automatic replies and floods; the redaction of a command's PIN from what is
-//! stored and logged.
+//! stored and logged; the keywords of the platform's other sections ([`affairs`]).
 
+pub mod affairs;
 pub mod guard;
 pub mod intent;
 mod normalize;

@@ -7,7 +7,8 @@
 //!   per-recipient cap: escalation must always reach the town office and the inspector, and
 //!   the workflow itself bounds them (each deadline, week, month and finding is recorded once).
 //! - Quiet hours hold, for a retry or a deferral, exactly what `appeals::actions` holds when it
-//!   queues: texts relayed to villagers (`accepted`, `decision`, `survey`) always, and texts to
+//!   queues: texts relayed to villagers (`accepted`, `decision`, `survey`) and broadcasts
+//!   (`broadcast`) always, and texts to
 //!   cadres (`alert`, `escalation`, `reminder`, `supervision`) unless their appeal is red.
 //!   Acknowledgements, direct answers (`reply`, `refused`), API texts and every red text are
 //!   never held.
@@ -28,7 +29,7 @@ pub const OFFICIAL_KINDS: &[&str] = &[
     "warning",
 ];
 /// Kinds relayed to villagers that the workflow holds in the quiet hours.
-const VILLAGER_HELD_KINDS: &[&str] = &["accepted", "decision", "survey"];
+const VILLAGER_HELD_KINDS: &[&str] = &["accepted", "decision", "survey", "broadcast"];
 
 /// Whether the per-recipient cap may hold a row of this kind.
 pub fn capped(kind: &str) -> bool {
