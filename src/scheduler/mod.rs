@@ -130,6 +130,11 @@ pub struct TickReport {
     pub digests: usize,
     pub evaluations: usize,
     pub warnings: usize,
+    /// Broadcast texts queued, broadcasts of the monthly finance summary created, think-tank
+    /// questions passed to the next expert.
+    pub broadcast_texts: usize,
+    pub finance_broadcasts: usize,
+    pub questions_passed: usize,
 }
 
 impl TickReport {
@@ -139,6 +144,9 @@ impl TickReport {
             + self.survey_reminders
             + self.digests
             + self.evaluations
+            + self.broadcast_texts
+            + self.finance_broadcasts
+            + self.questions_passed
             + self.warnings
             > 0
     }
@@ -258,7 +266,30 @@ impl Scheduler {
             }
         }
         self.supervise(now, &mut report).await?;
+        self.affairs(now, &mut report).await?;
         Ok(report)
+    }
+
+    /// Public affairs' time-driven work: the monthly finance summary, broadcasts queued batch
+    /// by batch (each batch its own transaction, so a kill loses none and repeats none),
+    /// think-tank questions unanswered for 48 h passed on.
+    async fn affairs(&self, now: DateTime<Utc>, report: &mut TickReport) -> Result<()> {
+        use crate::affairs::{broadcast, thinktank};
+        let dir = self.directory.current();
+        let (store, config) = (&self.store, &self.config);
+        report.finance_broadcasts =
+            broadcast::monthly_finance(store, config, &dir, now).await? as usize;
+        loop {
+            let n = broadcast::step(store, config, &dir, now, broadcast::BATCH).await?;
+            if n == 0 {
+                break;
+            }
+            report.broadcast_texts += n as usize;
+        }
+        let ctx = Ctx::new(config, dir.clone());
+        report.questions_passed =
+            thinktank::pass_on(store, &dir, |v| ctx.village_name(v), now).await? as usize;
+        Ok(())
     }
 
     /// Supervision's time-driven work: the Monday digest, the monthly evaluation (each

@@ -5,6 +5,7 @@
 //! Access: /healthz and the log-in page are open; pages need a log-in session (cookie), the
 //! API and Open311 a session or a bearer token from `[api] tokens` (see [`auth`]).
 
+pub mod affairs;
 pub mod api;
 pub mod auth;
 pub mod csrf;
@@ -104,6 +105,7 @@ pub fn routes(
     healthz
         .or(api::routes(web.clone()))
         .or(supervision::routes(web.clone()))
+        .or(affairs::routes(web.clone()))
         .or(open311::routes(web.clone()))
         .or(metrics::routes(web.clone()))
         .or(page::routes(web))
