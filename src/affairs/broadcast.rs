@@ -204,13 +204,22 @@ pub async fn monthly_finance(
         config.time_zone,
         config.supervision.evaluation_time,
     );
-    if at > now.timestamp_millis() {
+    // Only on the day it is due: a daemon started mid-month (or back after days down) does
+    // not text a stale summary; the notice itself stays readable by GK CW.
+    let since = now.timestamp_millis() - at;
+    if !(0..86_400_000).contains(&since) {
         return Ok(0);
     }
     let mut made = 0;
     for v in &dir.villages {
-        let Some(n) =
-            notices::latest(store, &v.code, NoticeKind::Finance, now.timestamp_millis()).await?
+        let Some(n) = notices::latest(
+            store,
+            store.pool(),
+            &v.code,
+            NoticeKind::Finance,
+            now.timestamp_millis(),
+        )
+        .await?
         else {
             continue;
         };

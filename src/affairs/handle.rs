@@ -70,14 +70,20 @@ pub async fn text(
             };
             let mut found = Vec::new();
             for k in kinds {
-                found.push((k, notices::latest(store, v, k, ms).await?));
+                found.push((k, notices::latest(store, &mut **tx, v, k, ms).await?));
             }
             let refs: Vec<_> = found.iter().map(|(k, n)| (*k, n.as_ref())).collect();
             (replies::public(&sig, &refs), Outcome::Answered)
         }
         Affairs::Guide(topic) => {
-            let guides =
-                notices::in_force(store, village.as_deref().unwrap_or(""), SERVICE, ms).await?;
+            let guides = notices::in_force(
+                store,
+                &mut **tx,
+                village.as_deref().unwrap_or(""),
+                SERVICE,
+                ms,
+            )
+            .await?;
             let found = topic
                 .as_deref()
                 .and_then(|t| notices::find_guide(&guides, village.as_deref().unwrap_or(""), t));

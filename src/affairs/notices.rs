@@ -304,7 +304,13 @@ pub async fn list(
 
 /// The notices in force at `now` for `village`: its own, and for guides also the ones for
 /// every village (""), newest valid_from first.
-pub async fn in_force(store: &Store, village: &str, kind: &str, now: i64) -> Result<Vec<Notice>> {
+pub async fn in_force<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    store: &Store,
+    on: E,
+    village: &str,
+    kind: &str,
+    now: i64,
+) -> Result<Vec<Notice>> {
     let rows = sqlx::query(&store.sql(&format!(
         "SELECT {COLUMNS} FROM notices WHERE deleted_at IS NULL AND kind = ? \
          AND (village = ? OR (kind = 'service' AND village = '')) \
@@ -315,19 +321,20 @@ pub async fn in_force(store: &Store, village: &str, kind: &str, now: i64) -> Res
     .bind(village)
     .bind(now)
     .bind(now)
-    .fetch_all(store.pool())
+    .fetch_all(on)
     .await?;
     rows.iter().map(row).collect()
 }
 
 /// The latest notice of `kind` in force for `village`.
-pub async fn latest(
+pub async fn latest<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     store: &Store,
+    on: E,
     village: &str,
     kind: NoticeKind,
     now: i64,
 ) -> Result<Option<Notice>> {
-    Ok(in_force(store, village, kind.as_str(), now)
+    Ok(in_force(store, on, village, kind.as_str(), now)
         .await?
         .into_iter()
         .next())
