@@ -567,3 +567,106 @@ async fn broadcast_resumes(backend: Backend) {
 }
 
 both_backends!(broadcast_to_500_killed_and_resumed, broadcast_resumes);
+
+mod webutil;
+
+/// The notices API: admins and tokens write (each change an event), viewers read, bad bodies
+/// get 400 with the reason; a broadcast answers 202 with its subscribers.
+async fn notices_api(backend: Backend) {
+    let srv = webutil::Server::start(backend, |_| {}).await;
+    srv.shared
+        .directory
+        .replace(Directory::parse(DIRECTORY, "directory.toml").unwrap());
+    let auth = format!("Bearer {}", webutil::TOKEN);
+    let h = [("authorization", auth.as_str())];
+    let body = r#"{"village":"SH01","kind":"finance","title":"11月收支","body":"收入4.1万元。"}"#;
+    let r = srv.http.post_json("/api/v1/notices", &h, body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.json()["id"].as_i64().unwrap();
+    assert_eq!(r.json()["author"], "api/admin");
+    for (bad, says) in [
+        (
+            r#"{"village":"XX","kind":"finance","title":"t","body":"b"}"#,
+            "village",
+        ),
+        (
+            r#"{"village":"SH01","kind":"sports","title":"t","body":"b"}"#,
+            "kind must be",
+        ),
+        (
+            r#"{"village":"","kind":"service","title":"t","body":"b"}"#,
+            "topic",
+        ),
+        (
+            r#"{"village":"SH01","kind":"party","title":" ","body":"b"}"#,
+            "empty",
+        ),
+        (
+            r#"{"village":"SH01","kind":"party","title":"t","body":"b","colour":"red"}"#,
+            "unknown field",
+        ),
+    ] {
+        let r = srv.http.post_json("/api/v1/notices", &h, bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(says),
+            "{bad}: {}",
+            r.body
+        );
+    }
+    let put = srv
+        .http
+        .send(
+            "PUT",
+            &format!("/api/v1/notices/{id}"),
+            &[("authorization", auth.as_str()), ("content-type", "application/json")],
+            r#"{"village":"SH01","kind":"finance","title":"11月收支(更正)","body":"收入4.2万元。"}"#,
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    assert_eq!(put.json()["title"], "11月收支(更正)");
+    let (cookie, csrf) = srv.http.login("jiwei", webutil::VIEWER_PW).await.unwrap();
+    let vh = [("cookie", cookie.as_str()), ("x-csrf-token", csrf.as_str())];
+    let list = srv.http.get("/api/v1/notices?kind=finance", &vh).await;
+    assert_eq!(list.json()["notices"][0]["title"], "11月收支(更正)");
+    let refused = srv.http.post_json("/api/v1/notices", &vh, body).await;
+    assert_eq!(refused.status, 403);
+    sqlx::query(&srv.store.sql(
+        "INSERT INTO subscriptions (phone, village, since) VALUES ('13800000001', 'SH01', 0)",
+    ))
+    .execute(srv.store.pool())
+    .await
+    .unwrap();
+    let sent = srv
+        .http
+        .post_json(&format!("/api/v1/notices/{id}/broadcast"), &h, "")
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    assert_eq!(sent.json()["subscribers"], 1);
+    assert!(sent.json()["text"].as_str().unwrap().ends_with("退订回R"));
+    let progress = srv.http.get_token("/api/v1/broadcasts").await.json();
+    assert_eq!(progress["broadcasts"][0]["total"], 1);
+    let del = srv
+        .http
+        .send("DELETE", &format!("/api/v1/notices/{id}"), &h, "")
+        .await;
+    assert_eq!(del.status, 200, "{}", del.body);
+    assert_eq!(
+        srv.http
+            .get_token(&format!("/api/v1/notices/{id}"))
+            .await
+            .status,
+        404
+    );
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM events WHERE kind LIKE 'notice_%' ORDER BY id")
+            .fetch_all(srv.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        kinds,
+        ["notice_created", "notice_updated", "notice_deleted"]
+    );
+}
+
+both_backends!(notices_through_the_api, notices_api);

@@ -1,7 +1,8 @@
 //! The browser test: Debian's headless Chromium, driven through ChromeDriver's WebDriver HTTP
 //! API, logs in to a running `appeal-gateway demo`, sees the simulated modem and the appeals
 //! the scripted villagers text, opens an appeal's timeline, the supervision page, a drill-down
-//! and a chart, and saves screenshots.
+//! and a chart, publishes a notice in the editor and texts it to subscribers, and saves
+//! screenshots.
 //!
 //! Without chromedriver the test is skipped on a developer's machine but FAILS when CI=true:
 //! .ci/run installs chromium and chromium-driver.
@@ -429,5 +430,41 @@ async fn demo_in_chromium() {
     .await;
     assert!(svg.contains("每周诉求量"), "{svg}");
     d.screenshot(&shots.join("chart-volume.png")).await;
+
+    // The notices editor: publish a finance notice, see it listed, text it to subscribers.
+    d.goto(&format!("{site}/")).await;
+    let nav = d.find("#nav-notices").await.expect("notices link");
+    d.click(&nav).await;
+    until(20, "the notice editor", || async {
+        d.find("#notice-form").await
+    })
+    .await;
+    let finance = d
+        .find("#f-kind option[value=finance]")
+        .await
+        .expect("the finance kind");
+    d.click(&finance).await;
+    d.type_into("#f-title", "11月财务收支").await;
+    d.type_into("#f-body", "收入4.1万元，支出3.0万元，结余1.1万元。")
+        .await;
+    let save = d.find("#f-save").await.expect("save button");
+    d.click(&save).await;
+    let listed = until(20, "the notice listed", || async {
+        let t = d.text(&d.find("#notices tbody").await?).await;
+        t.contains("11月财务收支").then_some(t)
+    })
+    .await;
+    assert!(listed.contains("财务公开"), "{listed}");
+    let send = d
+        .find("#notices tbody button.broadcast")
+        .await
+        .expect("broadcast button");
+    d.click(&send).await;
+    until(20, "the broadcast's progress", || async {
+        let rows = d.find_all("#broadcasts tbody tr").await;
+        (!rows.is_empty()).then_some(())
+    })
+    .await;
+    d.screenshot(&shots.join("notices.png")).await;
     d.call("DELETE", "", None).await;
 }

@@ -30,17 +30,70 @@ pub struct LimitQuery {
 }
 
 /// Who the editor is, as recorded in `author` and the events.
-fn author(p: &Principal) -> String {
+pub fn author(p: &Principal) -> String {
     format!("{}/{}", p.name, p.role.as_str())
 }
 
 /// A checked notice body: the village must be one of the directory's.
 fn checked(w: &Web, body: &[u8]) -> Result<NoticeIn, warp::Rejection> {
-    let n: NoticeIn = parse_json(body)?;
+    check(w, parse_json(body)?)
+}
+
+/// `n` if the directory knows its village and its content fits, else 400 with the reason.
+pub fn check(w: &Web, n: NoticeIn) -> Result<NoticeIn, warp::Rejection> {
     let dir = w.shared.directory.current();
     n.check(|v| dir.village(v).is_some())
         .map_err(|e| reject(StatusCode::BAD_REQUEST, e.to_string()))?;
     Ok(n)
+}
+
+/// A broadcast started from the API or the page.
+#[derive(Debug, serde::Serialize)]
+pub struct Started {
+    pub broadcast: Option<i64>,
+    pub village: String,
+    pub subscribers: i64,
+    pub text: String,
+}
+
+/// Starts the broadcast of notice `id` (the caller checked the right to).
+pub async fn start_broadcast(w: &Web, p: &Principal, id: i64) -> Result<Started, warp::Rejection> {
+    let store = &w.shared.store;
+    let Some(n) = notices::get(store, id).await.map_err(internal)? else {
+        return Err(reject(StatusCode::NOT_FOUND, format!("no notice {id}")));
+    };
+    if n.village.is_empty() {
+        return Err(reject(
+            StatusCode::BAD_REQUEST,
+            "a guide for every village has no subscribers of its own; give it a village",
+        ));
+    }
+    let dir = w.shared.directory.current();
+    let sig = dir
+        .village(&n.village)
+        .and_then(|v| v.signature.clone())
+        .unwrap_or_else(|| w.shared.config.signature.clone());
+    let text = broadcast::notice_text(&sig, &n);
+    let bid = broadcast::create(
+        store,
+        &n.village,
+        Some(n.id),
+        &text,
+        &author(p),
+        None,
+        w.shared.clock.now(),
+    )
+    .await
+    .map_err(internal)?;
+    let subscribers = subscriptions::count(store, &n.village)
+        .await
+        .map_err(internal)?;
+    Ok(Started {
+        broadcast: bid,
+        village: n.village,
+        subscribers,
+        text,
+    })
 }
 
 pub fn routes(
@@ -141,40 +194,9 @@ pub fn routes(
         .and_then(
             |id: i64, p: Principal, csrf: Option<String>, w: Web| async move {
                 may_write(&p, csrf.as_deref())?;
-                let store = &w.shared.store;
-                let Some(n) = notices::get(store, id).await.map_err(internal)? else {
-                    return Err(reject(StatusCode::NOT_FOUND, format!("no notice {id}")));
-                };
-                if n.village.is_empty() {
-                    return Err(reject(
-                        StatusCode::BAD_REQUEST,
-                        "a guide for every village has no subscribers of its own; give it a village",
-                    ));
-                }
-                let dir = w.shared.directory.current();
-                let sig = dir
-                    .village(&n.village)
-                    .and_then(|v| v.signature.clone())
-                    .unwrap_or_else(|| w.shared.config.signature.clone());
-                let text = broadcast::notice_text(&sig, &n);
-                let bid = broadcast::create(
-                    store,
-                    &n.village,
-                    Some(n.id),
-                    &text,
-                    &author(&p),
-                    None,
-                    w.shared.clock.now(),
-                )
-                .await
-                .map_err(internal)?;
-                let total = subscriptions::count(store, &n.village)
-                    .await
-                    .map_err(internal)?;
-                Ok(warp::reply::with_status(
-                    warp::reply::json(&serde_json::json!({
-                        "broadcast": bid, "village": n.village, "subscribers": total, "text": text,
-                    })),
+                let b = start_broadcast(&w, &p, id).await?;
+                Ok::<_, warp::Rejection>(warp::reply::with_status(
+                    warp::reply::json(&b),
                     StatusCode::ACCEPTED,
                 ))
             },

@@ -5,6 +5,7 @@
 mod appeal;
 mod login;
 mod names;
+mod notices;
 pub mod status;
 mod supervision;
 
@@ -89,9 +90,10 @@ pub fn layout(lang: Lang, title: &str, who: Option<&Principal>, here: &str, body
     };
     let user = match who {
         Some(p) => format!(
-            r#"<nav><a id="nav-status" href="/">{}</a> <a id="nav-supervision" href="/supervision">{}</a></nav><span class="user">{} ({})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{}"><button type="submit" id="logout">{}</button></form>"#,
+            r#"<nav><a id="nav-status" href="/">{}</a> <a id="nav-supervision" href="/supervision">{}</a> <a id="nav-notices" href="/notices">{}</a></nav><span class="user">{} ({})</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{}"><button type="submit" id="logout">{}</button></form>"#,
             lang.t("运行状态", "Status"),
             lang.t("纪委监督", "Supervision"),
+            lang.t("公开与办事", "Notices"),
             esc(&p.name),
             esc(p.role.as_str()),
             esc(p.csrf()),
@@ -196,6 +198,50 @@ pub fn routes(
         .and(warp::body::form::<HashMap<String, String>>())
         .and(super::with_web(w.clone()))
         .and_then(supervision::handle);
+    let form = || {
+        warp::body::content_length_limit(16 * 1024)
+            .and(warp::body::form::<HashMap<String, String>>())
+    };
+    let notices_page = warp::path!("notices")
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::page);
+    let notice_edit = warp::path!("notices" / i64)
+        .and(warp::get())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::edit);
+    let notice_create = warp::path!("notices")
+        .and(warp::post())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(form())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::create);
+    let notice_update = warp::path!("notices" / i64)
+        .and(warp::post())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(form())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::update);
+    let notice_delete = warp::path!("notices" / i64 / "delete")
+        .and(warp::post())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(form())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::delete);
+    let notice_send = warp::path!("notices" / i64 / "broadcast")
+        .and(warp::post())
+        .and(page_principal(w.clone()))
+        .and(lang_cookie())
+        .and(form())
+        .and(super::with_web(w.clone()))
+        .and_then(notices::send);
     let js = warp::path!("assets" / "app.js")
         .and(warp::get())
         .and(page_principal(w.clone()))
@@ -228,6 +274,12 @@ pub fn routes(
         .or(drill)
         .or(chart)
         .or(handle)
+        .or(notices_page)
+        .or(notice_edit)
+        .or(notice_create)
+        .or(notice_update)
+        .or(notice_delete)
+        .or(notice_send)
         .or(js)
         .or(lang)
         .or(login::routes(w))
