@@ -562,6 +562,22 @@ async fn broadcast_resumes(backend: Backend) {
         .await,
         1
     );
+
+    // On the 1st the finance notice goes to the subscribers as the month's summary, once.
+    w.clock.advance(Duration::days(11));
+    let first = w.scheduler.tick(w.clock.now()).await.unwrap();
+    assert_eq!((first.finance_broadcasts, first.broadcast_texts), (1, 498));
+    let again = w.scheduler.tick(w.clock.now()).await.unwrap();
+    assert_eq!((again.finance_broadcasts, again.broadcast_texts), (0, 0));
+    let summary: String =
+        sqlx::query_scalar("SELECT text FROM broadcasts WHERE key = 'finance:SH01:2026-11'")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+    assert!(
+        summary.contains("2026年11月财务") && summary.ends_with("退订回R"),
+        "{summary}"
+    );
     let _ = thinktank::PASS_AFTER_MS;
     w.stop().await;
 }

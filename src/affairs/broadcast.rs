@@ -199,17 +199,11 @@ pub async fn monthly_finance(
     dir: &Directory,
     now: DateTime<Utc>,
 ) -> Result<u32> {
-    let (at, month) = crate::supervision::period::last_monthly(
-        now,
-        config.time_zone,
-        config.supervision.evaluation_time,
-    );
-    // Only on the day it is due: a daemon started mid-month (or back after days down) does
-    // not text a stale summary; the notice itself stays readable by GK CW.
-    let since = now.timestamp_millis() - at;
-    if !(0..86_400_000).contains(&since) {
+    let Some((label, key)) =
+        finance_month_due(now, config.time_zone, config.supervision.evaluation_time)
+    else {
         return Ok(0);
-    }
+    };
     let mut made = 0;
     for v in &dir.villages {
         let Some(n) = notices::latest(
@@ -230,10 +224,10 @@ pub async fn monthly_finance(
         let text = replies::broadcast(
             &sig,
             "finance",
-            &format!("{}财务", month.label()),
+            &format!("{label}财务"),
             &format!("{}：{}", n.title, n.body),
         );
-        let key = format!("finance:{}:{}", v.code, month.key());
+        let key = format!("finance:{}:{key}", v.code);
         if create(store, &v.code, Some(n.id), &text, "system", Some(&key), now)
             .await?
             .is_some()
@@ -242,4 +236,55 @@ pub async fn monthly_finance(
         }
     }
     Ok(made)
+}
+
+/// The month whose finance summary is due at `now`: within a day after the 1st at `time`
+/// (local), the month before, as ("2026年11月", "2026-11"). Only that day, so a daemon
+/// started mid-month (or back after days down) does not text a stale summary; the notice
+/// itself stays readable by GK CW.
+pub fn finance_month_due(
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+    time: chrono::NaiveTime,
+) -> Option<(String, String)> {
+    use chrono::{Datelike, TimeZone};
+    let first = now.with_timezone(&tz).date_naive().with_day(1)?;
+    let at = tz.from_local_datetime(&first.and_time(time)).earliest()?;
+    let since = now.timestamp_millis() - at.timestamp_millis();
+    if !(0..86_400_000).contains(&since) {
+        return None;
+    }
+    let before = first.pred_opt()?;
+    Some((
+        format!("{}年{}月", before.year(), before.month()),
+        format!("{}-{:02}", before.year(), before.month()),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_finance_summary_is_due_on_the_first_day_only() {
+        let tz = chrono_tz::Asia::Shanghai;
+        let eight = chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap();
+        let at = |m, d, h| {
+            tz.with_ymd_and_hms(2026, m, d, h, 0, 0)
+                .unwrap()
+                .with_timezone(&Utc)
+        };
+        assert_eq!(finance_month_due(at(12, 1, 7), tz, eight), None);
+        assert_eq!(
+            finance_month_due(at(12, 1, 9), tz, eight),
+            Some(("2026年11月".into(), "2026-11".into()))
+        );
+        assert_eq!(
+            finance_month_due(at(1, 1, 9), tz, eight).map(|x| x.1),
+            Some("2025-12".into())
+        );
+        assert_eq!(finance_month_due(at(12, 2, 9), tz, eight), None);
+        assert_eq!(finance_month_due(at(11, 20, 9), tz, eight), None);
+    }
 }
