@@ -8,7 +8,7 @@ use sqlx::{Any, Transaction};
 use super::notices::{self, SERVICE};
 use super::{replies, subscriptions, thinktank};
 use crate::appeals::actions::Ctx;
-use crate::appeals::commands::sender_village;
+use crate::appeals::commands::{opt_out, sender_village};
 use crate::appeals::routing::{reply, TextIn};
 use crate::directory::CadreRole;
 use crate::intake::affairs::{parse, Affairs, NoticeKind};
@@ -156,13 +156,7 @@ pub async fn text(
         Affairs::Unsubscribe => {
             subscriptions::unsubscribe(store, tx, m.phone).await?;
             // TD also stops the rating reminders, as it always did.
-            sqlx::query(&store.sql(
-                "INSERT INTO opt_outs (phone, at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING",
-            ))
-            .bind(m.phone)
-            .bind(ms)
-            .execute(&mut **tx)
-            .await?;
+            opt_out(store, tx, m.phone, now).await?;
             (replies::unsubscribed(&sig), Outcome::Unsubscribed)
         }
     };

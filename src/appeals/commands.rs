@@ -87,13 +87,7 @@ pub async fn dispatch(
             Ok(Handled::Answered)
         }
         Intent::OptOut => {
-            sqlx::query(&store.sql(
-                "INSERT INTO opt_outs (phone, at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING",
-            ))
-            .bind(m.phone)
-            .bind(now.timestamp_millis())
-            .execute(&mut **tx)
-            .await?;
+            opt_out(store, tx, m.phone, now).await?;
             reply(store, tx, m, None, &msg::opted_out(&sig), now).await?;
             Ok(Handled::OptedOut)
         }
@@ -109,6 +103,23 @@ pub async fn dispatch(
             Ok(Handled::Rated(rated))
         }
     }
+}
+
+/// Stops the phone's rating reminders (TD).
+pub async fn opt_out(
+    store: &Store,
+    tx: &mut Transaction<'static, Any>,
+    phone: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        &store.sql("INSERT INTO opt_outs (phone, at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING"),
+    )
+    .bind(phone)
+    .bind(now.timestamp_millis())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The sender's village: the modem's, else the one remembered for the phone, else the

@@ -23,7 +23,7 @@ use crate::config::Role;
 use crate::supervision::drill::{behind, Figure};
 use crate::supervision::facts::Fact;
 use crate::supervision::period::Period;
-use crate::supervision::rates::{by_group, compute, key_of, By, Rates, Row};
+use crate::supervision::rates::{by_group, compute, key_of, name_of, By, Rates, Row};
 use crate::supervision::record::{self, Handled, WarningRow};
 use crate::supervision::trend;
 
@@ -179,6 +179,13 @@ pub fn total(w: &Web, d: &PeriodData) -> Rates {
     compute(&refs, d.as_of, w.shared.config.supervision.weights)
 }
 
+/// The appeals behind a figure, and the name of their group.
+pub struct Drilled<'a> {
+    /// None for the whole period, or a key no group of the period has.
+    pub name: Option<String>,
+    pub facts: Vec<&'a Fact>,
+}
+
 /// The facts of the group `key` (as `p` sees keys; `None`: every appeal) behind `figure`.
 pub fn drill<'a>(
     w: &Web,
@@ -187,14 +194,34 @@ pub fn drill<'a>(
     by: By,
     key: Option<&str>,
     figure: Figure,
-) -> Vec<&'a Fact> {
+) -> Drilled<'a> {
     let dir = w.shared.directory.current();
+    let Some(k) = key else {
+        let all: Vec<&Fact> = d.facts.iter().collect();
+        return Drilled {
+            name: None,
+            facts: behind(&all, figure, d.as_of),
+        };
+    };
+    // A viewer's key is a hash of the raw one: resolve it once among the period's groups,
+    // not once per fact (a county month is a million hashes).
+    let groups: std::collections::BTreeSet<&str> =
+        d.facts.iter().map(|f| key_of(f, by, &dir)).collect();
+    let Some(raw) = groups.into_iter().find(|r| w.group_key(p, by, r) == k) else {
+        return Drilled {
+            name: None,
+            facts: Vec::new(),
+        };
+    };
     let group: Vec<&Fact> = d
         .facts
         .iter()
-        .filter(|f| key.is_none_or(|k| w.group_key(p, by, key_of(f, by, &dir)) == k))
+        .filter(|f| key_of(f, by, &dir) == raw)
         .collect();
-    behind(&group, figure, d.as_of)
+    Drilled {
+        name: group.first().map(|f| name_of(f, by, raw, &dir)),
+        facts: behind(&group, figure, d.as_of),
+    }
 }
 
 pub fn parse_figure(given: Option<&str>) -> Result<Figure, warp::Rejection> {
@@ -541,7 +568,7 @@ async fn drill_handler(
     let figure = parse_figure(q.figure.as_deref())?;
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
     let d = period_data(&w, period).await.map_err(internal)?;
-    let list = drill(&w, &p, &d, by, q.key.as_deref(), figure);
+    let list = drill(&w, &p, &d, by, q.key.as_deref(), figure).facts;
     Ok(warp::reply::json(&DrillOut {
         period: period.key(),
         by: by_str(by),

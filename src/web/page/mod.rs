@@ -150,6 +150,39 @@ fn html(status: StatusCode, body: String) -> warp::reply::Response {
     r
 }
 
+/// A page handler's result as the browser should see it: a request error (4xx with a reason)
+/// becomes a page saying so, with a link back to `back`; storage errors stay the usual 503.
+pub(super) fn or_error_page(
+    lang: Lang,
+    p: &Principal,
+    title: &str,
+    back: &str,
+    r: Result<warp::reply::Response, warp::Rejection>,
+) -> Result<warp::reply::Response, warp::Rejection> {
+    let e = match r {
+        Ok(r) => return Ok(r),
+        Err(e) => e,
+    };
+    match e.find::<super::ApiError>() {
+        Some(a) if a.status.is_client_error() => Ok(html(
+            a.status,
+            layout(
+                lang,
+                title,
+                Some(p),
+                back,
+                &format!(
+                    r#"<section><h2 class="err" id="error">{}</h2><p><a href="{}">{}</a></p></section>"#,
+                    esc(&a.message),
+                    esc(back),
+                    lang.t("返回", "Back")
+                ),
+            ),
+        )),
+        _ => Err(e),
+    }
+}
+
 fn lang_cookie() -> impl Filter<Extract = (Lang,), Error = std::convert::Infallible> + Clone {
     warp::cookie::optional::<String>(LANG_COOKIE)
         .map(|c: Option<String>| Lang::from_cookie(c.as_deref()))

@@ -15,7 +15,7 @@ use crate::affairs::notices::{self, Notice, NoticeIn, SERVICE};
 use crate::web::affairs::{author, check, start_broadcast};
 use crate::web::auth::Principal;
 use crate::web::dashboard::local_short;
-use crate::web::{internal, reject, ApiError, Web};
+use crate::web::{internal, reject, Web};
 
 type Form = HashMap<String, String>;
 
@@ -41,32 +41,13 @@ fn see_other(to: &str) -> warp::reply::Response {
         .unwrap_or_default()
 }
 
-/// A request error as a page; storage errors stay 503.
+/// A request error as a page (see [`super::or_error_page`]).
 fn or_page(
     lang: Lang,
     p: &Principal,
     r: Result<warp::reply::Response, warp::Rejection>,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    match r {
-        Ok(r) => Ok(r),
-        Err(e) => match e.find::<ApiError>() {
-            Some(a) if a.status.is_client_error() => Ok(html(
-                a.status,
-                layout(
-                    lang,
-                    lang.t("公开与办事", "Notices"),
-                    Some(p),
-                    "/notices",
-                    &format!(
-                        r#"<section><h2 class="err" id="error">{}</h2><p><a href="/notices">{}</a></p></section>"#,
-                        esc(&a.message),
-                        lang.t("返回", "Back")
-                    ),
-                ),
-            )),
-            _ => Err(e),
-        },
-    }
+    super::or_error_page(lang, p, lang.t("公开与办事", "Notices"), "/notices", r)
 }
 
 /// Admins only, with the form's CSRF token.

@@ -21,53 +21,26 @@ use crate::web::dashboard::local_short;
 use crate::web::supervision::{
     self as sup, by_str, parse_by, parse_figure, period_or_now, Trend, TREND_WEEKS,
 };
-use crate::web::{internal, ApiError, Web};
+use crate::web::{internal, Web};
 
 /// The most appeals a drill-down page lists (the API pages further).
 const DRILL_ROWS: usize = 500;
 
 type Query = HashMap<String, String>;
 
-/// A page that says what was wrong with the request.
-fn error_page(lang: Lang, p: &Principal, e: &warp::Rejection) -> Option<warp::reply::Response> {
-    let e = e.find::<ApiError>()?;
-    Some(html(
-        e.status,
-        layout(
-            lang,
-            lang.t("纪委监督", "Supervision"),
-            Some(p),
-            "/supervision",
-            &format!(
-                r#"<section><h2 class="err" id="error">{}</h2><p><a href="/supervision">{}</a></p></section>"#,
-                esc(&e.message),
-                lang.t("返回监督页", "Back to supervision")
-            ),
-        ),
-    ))
-}
-
-/// Runs a page body; a request error becomes a page saying so, a storage error the usual 503.
-async fn or_error_page<F>(
+/// A request error as a page (see [`super::or_error_page`]).
+fn or_error(
     lang: Lang,
     p: &Principal,
-    f: F,
-) -> Result<warp::reply::Response, warp::Rejection>
-where
-    F: std::future::Future<Output = Result<warp::reply::Response, warp::Rejection>>,
-{
-    match f.await {
-        Ok(r) => Ok(r),
-        Err(e) => match error_page(lang, p, &e) {
-            Some(r)
-                if e.find::<ApiError>()
-                    .is_some_and(|a| a.status.is_client_error()) =>
-            {
-                Ok(r)
-            }
-            _ => Err(e),
-        },
-    }
+    r: Result<warp::reply::Response, warp::Rejection>,
+) -> Result<warp::reply::Response, warp::Rejection> {
+    super::or_error_page(
+        lang,
+        p,
+        lang.t("纪委监督", "Supervision"),
+        "/supervision",
+        r,
+    )
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -404,7 +377,7 @@ pub async fn page(
     q: Query,
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    or_error_page(lang, &p, page_body(&p, lang, &q, &w)).await
+    or_error(lang, &p, page_body(&p, lang, &q, &w).await)
 }
 
 async fn page_body(
@@ -657,7 +630,7 @@ pub async fn drill(
     q: Query,
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    or_error_page(lang, &p, drill_body(&p, lang, &q, &w)).await
+    or_error(lang, &p, drill_body(&p, lang, &q, &w).await)
 }
 
 async fn drill_body(
@@ -673,14 +646,12 @@ async fn drill_body(
     let figure = parse_figure(get("figure"))?;
     let key = get("key");
     let d = sup::period_data(w, period).await.map_err(internal)?;
-    let list = sup::drill(w, p, &d, by, key, figure);
-    let group = match key {
-        None => t("全部", "All").to_string(),
-        Some(k) => sup::rows(w, p, &d, by)
-            .into_iter()
-            .find(|r| r.key == k)
-            .map(|r| r.name)
-            .unwrap_or_else(|| k.to_string()),
+    let drilled = sup::drill(w, p, &d, by, key, figure);
+    let list = drilled.facts;
+    let group = match (key, drilled.name) {
+        (None, _) => t("全部", "All").to_string(),
+        (Some(_), Some(name)) => name,
+        (Some(k), None) => k.to_string(),
     };
     let tz = w.shared.config.time_zone;
     let when = |ms: Option<i64>| ms.map(|m| local_short(m, tz)).unwrap_or_else(|| "—".into());
@@ -753,7 +724,7 @@ pub async fn handle(
     form: HashMap<String, String>,
     w: Web,
 ) -> Result<warp::reply::Response, warp::Rejection> {
-    or_error_page(lang, &p, async {
+    let r = async {
         if !p.csrf_ok(form.get("csrf").map(String::as_str)) {
             return Err(crate::web::reject(
                 StatusCode::FORBIDDEN,
@@ -769,8 +740,9 @@ pub async fn handle(
             .header("location", "/supervision#warnings")
             .body(warp::hyper::Body::empty())
             .unwrap_or_default())
-    })
-    .await
+    }
+    .await;
+    or_error(lang, &p, r)
 }
 
 /// GET /supervision/charts/{name}.svg: one chart as its own document.
