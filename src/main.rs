@@ -87,6 +87,10 @@ enum Command {
         /// Pairs of runs for `--against` (medians are printed, and every run).
         #[arg(long, default_value_t = 2)]
         pairs: usize,
+        /// Instead of inbound appeals: one broadcast to `--messages` subscribers, timed from
+        /// the broadcast's row to the last text on the network.
+        #[arg(long)]
+        broadcast: bool,
     },
     /// The status page and GET /api/v1/appeals under load, on a SQLite file with N appeals.
     BenchWeb {
@@ -395,6 +399,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             daemon,
             against,
             pairs,
+            broadcast,
         } => {
             let me = match daemon {
                 Some(d) => d,
@@ -402,6 +407,17 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
             };
             use appeal_gateway::tools::bench;
             match against {
+                Some(old) if broadcast => {
+                    let report =
+                        bench::paired_broadcast(old, me, messages, database_url, pairs).await?;
+                    println!("{report}");
+                }
+                None if broadcast => {
+                    println!(
+                        "{}",
+                        bench::run_broadcast(me, messages, database_url).await?
+                    )
+                }
                 Some(old) => {
                     let report = bench::paired(old, me, messages, database_url, pairs).await?;
                     println!("{report}");

@@ -12,6 +12,7 @@
 //!   cadres (`alert`, `escalation`, `reminder`, `supervision`) unless their appeal is red.
 //!   Acknowledgements, direct answers (`reply`, `refused`), API texts and every red text are
 //!   never held.
+//! - Broadcast results commit one by one (`commits_each`); every other kind's with its batch.
 
 use std::time::Duration;
 
@@ -39,6 +40,16 @@ pub fn capped(kind: &str) -> bool {
 /// Whether a retry or deferral of this row must stay out of the quiet hours.
 pub fn held_in_quiet_hours(kind: &str, red: bool) -> bool {
     VILLAGER_HELD_KINDS.contains(&kind) || (OFFICIAL_KINDS.contains(&kind) && !red)
+}
+
+/// Whether a sent row of this kind commits its result before the next text goes, instead of
+/// with its batch. A crash re-sends what went out since the last commit: for a batch of
+/// acknowledgements that is a few villagers who just texted, and the batch buys the ack rate
+/// of a flood; for a broadcast it would be up to a batch of subscribers texted twice, and the
+/// carrier's pace (`send_per_minute`) leaves ample time for a commit per text. So a kill can
+/// repeat at most the one broadcast text the modem had in hand.
+pub fn commits_each(kind: &str) -> bool {
+    kind == "broadcast"
 }
 
 /// When a retry or deferral planned for `at` may go: `at`, or for a held kind the end of the
@@ -107,6 +118,16 @@ mod tests {
         }
         let noon = night + chrono::Duration::hours(12);
         assert_eq!(next_attempt("survey", false, noon, Shanghai, q), noon);
+    }
+
+    #[test]
+    fn only_broadcasts_commit_each_result() {
+        assert!(commits_each("broadcast"));
+        for kind in [
+            "ack", "reply", "accepted", "survey", "alert", "digest", "api",
+        ] {
+            assert!(!commits_each(kind), "{kind}");
+        }
     }
 
     #[test]

@@ -157,7 +157,8 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
 }
 
 /// Rows claimed per commit. A batch's results are committed together too (see
-/// [`FLUSH_AFTER`]), so a fast modem costs two commits per batch instead of two per SMS. Small
+/// [`FLUSH_AFTER`]), so a fast modem costs two commits per batch instead of two per SMS; only
+/// bulk kinds commit each result before the next text (`policy::commits_each`). Small
 /// enough that rows held by one modem of a pool are not long out of the others' reach.
 const BATCH: usize = 16;
 /// A result waits at most this long for its commit, even while the modem takes seconds over
@@ -268,10 +269,12 @@ async fn send_batch(
                 *capped_sent.entry(key).or_insert(0) += 1;
             }
         }
+        let commit_now = matches!(outcome, Outcome::Sent { .. }) && policy::commits_each(&row.kind);
         batch.push(row, outcome);
-        if batch
-            .flush_due()
-            .is_some_and(|t| t <= tokio::time::Instant::now())
+        if (commit_now
+            || batch
+                .flush_due()
+                .is_some_and(|t| t <= tokio::time::Instant::now()))
             && !batch.flush(ctx).await
         {
             return None;

@@ -209,80 +209,146 @@ pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// A daemon under the bench: its scratch database, the simulated modem it drives, the process
+/// and the harness's own connection (which only counts rows, so an older daemon of a paired
+/// run is measured on its own schema, not refused by a newer one).
+struct Running {
+    _dir: tempfile::TempDir,
+    scratch: Option<(String, String)>,
+    backend: String,
+    sim: SimModem,
+    child: std::process::Child,
+    store: sqlx::AnyPool,
+}
+
+impl Running {
+    /// Starts `binary` on a fresh database (a temporary SQLite file, or a scratch database on
+    /// the PostgreSQL server `database_url` names) with `extra` appended to the config, and
+    /// waits for its schema.
+    async fn start(
+        binary: &Path,
+        database_url: Option<String>,
+        top: &str,
+        extra: &str,
+    ) -> Result<Running, BenchError> {
+        let dir = tempfile::tempdir()?;
+        // On PostgreSQL the bench makes its own database on that server and drops it
+        // afterwards, so it never counts (or leaves) rows in a database someone uses.
+        let (url, scratch) = match database_url {
+            None => (
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("bench.sqlite").display()
+                ),
+                None,
+            ),
+            Some(admin) if admin.starts_with("postgres") => {
+                let name = format!("ag_bench_{}", std::process::id());
+                scratch_database(&admin, &name, true).await?;
+                (replace_database(&admin, &name), Some((admin, name)))
+            }
+            Some(other) => (other, None),
+        };
+        let backend = if url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+        .to_string();
+        // Large SIM so the network is never the bottleneck.
+        let sim = SimModem::start(SimOptions {
+            storage_capacity: 255,
+            ..Default::default()
+        })
+        .await?;
+        let cfg = dir.path().join("bench.toml");
+        let text = format!("{top}{}{extra}", config_text(&url, &sim.device_path()));
+        std::fs::write(&cfg, text)?;
+        let mut child = std::process::Command::new(binary)
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        // Let the daemon open and initialise the modem, so the figure is the steady state.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        sqlx::any::install_default_drivers();
+        let store = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        let started = Instant::now();
+        while sqlx::query("SELECT COUNT(*) FROM appeals")
+            .fetch_one(&store)
+            .await
+            .is_err()
+        {
+            if let Some(status) = child.try_wait()? {
+                return Err(BenchError::Other(format!(
+                    "the daemon exited at start ({status}); run it by hand to see why"
+                )));
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                let _ = child.kill();
+                return Err(BenchError::Other(
+                    "the daemon made no schema in 60 s".into(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Running {
+            _dir: dir,
+            scratch,
+            backend,
+            sim,
+            child,
+            store,
+        })
+    }
+
+    /// The daemon exited, or the run is over time: an error saying which.
+    fn check(
+        &mut self,
+        start: Instant,
+        deadline: Duration,
+        what: String,
+    ) -> Result<(), BenchError> {
+        if let Some(status) = self.child.try_wait()? {
+            return Err(BenchError::Other(format!(
+                "the daemon exited ({status}) with {what}"
+            )));
+        }
+        if start.elapsed() > deadline {
+            let _ = self.child.kill();
+            return Err(BenchError::Other(format!(
+                "gave up after {deadline:?}: {what}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads the daemon's peak memory, stops it and drops the scratch database.
+    async fn finish(mut self) -> Result<Option<u64>, BenchError> {
+        let peak = peak_rss_kib(self.child.id());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.store.close().await;
+        self.sim.shutdown().await;
+        if let Some((admin, name)) = self.scratch {
+            scratch_database(&admin, &name, false).await?;
+        }
+        Ok(peak)
+    }
+}
+
 /// Runs the bench with `binary` as the daemon (normally the current executable).
 pub async fn run(
     binary: PathBuf,
     messages: usize,
     database_url: Option<String>,
 ) -> Result<BenchReport, BenchError> {
-    let dir = tempfile::tempdir()?;
-    // On PostgreSQL the bench makes its own database on that server and drops it afterwards,
-    // so it never counts (or leaves) rows in a database someone uses.
-    let (url, scratch) = match database_url {
-        None => (
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.sqlite").display()
-            ),
-            None,
-        ),
-        Some(admin) if admin.starts_with("postgres") => {
-            let name = format!("ag_bench_{}", std::process::id());
-            scratch_database(&admin, &name, true).await?;
-            (replace_database(&admin, &name), Some((admin, name)))
-        }
-        Some(other) => (other, None),
-    };
-    let backend = if url.starts_with("sqlite") {
-        "sqlite"
-    } else {
-        "postgres"
-    }
-    .to_string();
-    // Large SIM so the network is never the bottleneck.
-    let sim = SimModem::start(SimOptions {
-        storage_capacity: 255,
-        ..Default::default()
-    })
-    .await?;
-    let cfg = dir.path().join("bench.toml");
-    std::fs::write(&cfg, config_text(&url, &sim.device_path()))?;
-    let mut child = std::process::Command::new(&binary)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .env("RUST_LOG", "error")
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
-    let pid = child.id();
-    // Let the daemon open and initialise the modem, so the figure is the steady state.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // The daemon under test migrates its database; the harness only counts rows, so an older
-    // daemon (a paired run) is measured on its own schema, not refused by a newer one.
-    sqlx::any::install_default_drivers();
-    let store = sqlx::any::AnyPoolOptions::new()
-        .max_connections(2)
-        .connect(&url)
-        .await
-        .map_err(crate::store::StoreError::from)?;
-    let started = Instant::now();
-    while sqlx::query("SELECT COUNT(*) FROM appeals")
-        .fetch_one(&store)
-        .await
-        .is_err()
-    {
-        if let Some(status) = child.try_wait()? {
-            return Err(BenchError::Other(format!(
-                "the daemon exited at start ({status}); run it by hand to see why"
-            )));
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            return Err(BenchError::Other(
-                "the daemon made no schema in 60 s".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut d = Running::start(&binary, database_url, "", "").await?;
     // Encoded before the clock starts, so the figures are the daemon's, not the harness's
     // GSM encoder's.
     let scts = crate::clock::Clock::System
@@ -300,7 +366,7 @@ pub async fn run(
         pdus.extend(crate::pdu::encode_deliver(&phone, &text, scts, i as u8));
     }
     let start = Instant::now();
-    sim.receive_pdus(&pdus);
+    d.sim.receive_pdus(&pdus);
     let mut drained_secs = None;
     let mut filed_secs = None;
     let mut first_ack_secs = None;
@@ -308,7 +374,7 @@ pub async fn run(
     loop {
         if drained_secs.is_none() {
             let drained: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM inbox")
-                .fetch_one(&store)
+                .fetch_one(&d.store)
                 .await
                 .map_err(crate::store::StoreError::from)?;
             if drained as usize >= messages {
@@ -316,30 +382,20 @@ pub async fn run(
             }
         }
         let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals")
-            .fetch_one(&store)
+            .fetch_one(&d.store)
             .await
             .map_err(crate::store::StoreError::from)?;
         if filed_secs.is_none() && filed as usize >= messages {
             filed_secs = Some(start.elapsed().as_secs_f64());
         }
-        let acked = sim.sent_texts().len();
+        let acked = d.sim.sent_texts().len();
         if first_ack_secs.is_none() && acked > 0 {
             first_ack_secs = Some(start.elapsed().as_secs_f64());
         }
         if filed_secs.is_some() && acked >= messages {
             break;
         }
-        if let Some(status) = child.try_wait()? {
-            return Err(BenchError::Other(format!(
-                "the daemon exited ({status}) with {filed} filed"
-            )));
-        }
-        if start.elapsed() > deadline {
-            let _ = child.kill();
-            return Err(BenchError::Other(format!(
-                "gave up after {deadline:?}: {filed} filed"
-            )));
-        }
+        d.check(start, deadline, format!("{filed} filed"))?;
         tokio::time::sleep(Duration::from_millis(if drained_secs.is_none() {
             5
         } else {
@@ -348,14 +404,8 @@ pub async fn run(
         .await;
     }
     let acked_secs = start.elapsed().as_secs_f64();
-    let peak = peak_rss_kib(pid);
-    let _ = child.kill();
-    let _ = child.wait();
-    store.close().await;
-    sim.shutdown().await;
-    if let Some((admin, name)) = scratch {
-        scratch_database(&admin, &name, false).await?;
-    }
+    let backend = d.backend.clone();
+    let peak = d.finish().await?;
     Ok(BenchReport {
         messages,
         backend,
@@ -365,6 +415,153 @@ pub async fn run(
         first_ack_secs: first_ack_secs.unwrap_or(0.0),
         peak_rss_kib: peak,
     })
+}
+
+/// What `bench --broadcast` measured: one broadcast to N subscribers, from the row the web
+/// page would write to the last text on the simulated network (queued by the scheduler, sent
+/// by the one modem's sender, each result committed before the next text).
+#[derive(Debug, Clone)]
+pub struct BroadcastReport {
+    pub texts: usize,
+    pub backend: String,
+    /// When the first text reached the network (the scheduler's tick, then the queueing).
+    pub first_secs: f64,
+    pub last_secs: f64,
+    pub peak_rss_kib: Option<u64>,
+}
+
+impl BroadcastReport {
+    /// Texts sent a second, from the first to the last (the sender alone).
+    pub fn send_rate(&self) -> f64 {
+        self.texts as f64 / (self.last_secs - self.first_secs).max(1e-3)
+    }
+}
+
+impl std::fmt::Display for BroadcastReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "backend:            {}", self.backend)?;
+        writeln!(f, "subscribers:        {}", self.texts)?;
+        writeln!(
+            f,
+            "first text:         {:.2} s after the broadcast",
+            self.first_secs
+        )?;
+        writeln!(
+            f,
+            "all texted:         {:.2} s after the first  ({:.0} texts/s sent)",
+            self.last_secs - self.first_secs,
+            self.send_rate()
+        )?;
+        match self.peak_rss_kib {
+            Some(k) => write!(
+                f,
+                "daemon peak RSS:    {:.1} MiB (VmHWM)",
+                k as f64 / 1024.0
+            ),
+            None => write!(f, "daemon peak RSS:    unknown"),
+        }
+    }
+}
+
+/// Runs one broadcast to `texts` subscribers with `binary` as the daemon. The harness writes
+/// the subscribers and the broadcast row itself, as the API would (the schema of migration
+/// 0012), so an older daemon can be measured too.
+pub async fn run_broadcast(
+    binary: PathBuf,
+    texts: usize,
+    database_url: Option<String>,
+) -> Result<BroadcastReport, BenchError> {
+    // No quiet hours, whatever the hour; the scheduler looks for broadcasts every second.
+    let mut d = Running::start(
+        &binary,
+        database_url,
+        "quiet_hours = \"00:00-00:00\"\n",
+        "\n[scheduler]\ninterval_secs = 1\n",
+    )
+    .await?;
+    let db = |e: sqlx::Error| BenchError::Store(e.into());
+    // Literal values (numbers and a fixed text) keep the SQL the same on both backends.
+    let phones: Vec<String> = (0..texts)
+        .map(|i| format!("('1380{i:07}', 'V1', 0)"))
+        .collect();
+    let mut tx = d.store.begin().await.map_err(db)?;
+    for chunk in phones.chunks(500) {
+        sqlx::query(&format!(
+            "INSERT INTO subscriptions (phone, village, since) VALUES {}",
+            chunk.join(", ")
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    let now = crate::clock::Clock::System.now().timestamp_millis();
+    sqlx::query(&format!(
+        "INSERT INTO broadcasts (village, text, created_by, created_at, total) VALUES ('V1', \
+         '【村务公开】本月村民大会定于15日上午9点在村委会召开，请各户派代表参加。退订回R', 'bench', {now}, {texts})"
+    ))
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    let start = Instant::now();
+    tx.commit().await.map_err(db)?;
+    let mut first_secs = None;
+    let deadline = Duration::from_secs(600);
+    loop {
+        let sent = d.sim.sent_texts().len();
+        if first_secs.is_none() && sent > 0 {
+            first_secs = Some(start.elapsed().as_secs_f64());
+        }
+        if sent >= texts {
+            break;
+        }
+        d.check(start, deadline, format!("{sent} of {texts} texted"))?;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let last_secs = start.elapsed().as_secs_f64();
+    let backend = d.backend.clone();
+    let peak = d.finish().await?;
+    Ok(BroadcastReport {
+        texts,
+        backend,
+        first_secs: first_secs.unwrap_or(last_secs),
+        last_secs,
+        peak_rss_kib: peak,
+    })
+}
+
+/// `bench --broadcast --against OLD`: the two daemons alternate (old, new, ...); the send
+/// rates as medians with every run, and the ratio.
+pub async fn paired_broadcast(
+    old: PathBuf,
+    new: PathBuf,
+    texts: usize,
+    database_url: Option<String>,
+    pairs: usize,
+) -> Result<String, BenchError> {
+    let (mut o, mut n) = (Vec::new(), Vec::new());
+    for _ in 0..pairs.max(1) {
+        o.push(run_broadcast(old.clone(), texts, database_url.clone()).await?);
+        n.push(run_broadcast(new.clone(), texts, database_url.clone()).await?);
+    }
+    let cell = |runs: &[BroadcastReport]| {
+        let all: Vec<f64> = runs.iter().map(BroadcastReport::send_rate).collect();
+        let each: Vec<String> = all.iter().map(|x| format!("{x:.0}")).collect();
+        let mid = median(all);
+        (mid, format!("{mid:.0} [{}]", each.join(" ")))
+    };
+    let ((om, ot), (nm, nt)) = (cell(&o), cell(&n));
+    let backend = n.first().map_or("?", |r| r.backend.as_str());
+    Ok(format!(
+        "paired broadcast: {} pair(s), {texts} subscribers each, {backend}; medians, every run in brackets\n\
+         {:<22} {:>28} {:>28} {:>7}\n{:<22} {ot:>28} {nt:>28} {:>6.2}x",
+        n.len(),
+        "",
+        "old",
+        "new",
+        "new/old",
+        "broadcast (texts/s)",
+        nm / om
+    ))
 }
 
 /// A paired run: two daemon binaries under this same harness, alternated (old, new, old,
