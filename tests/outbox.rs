@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use appeal_gateway::clock::Clock;
 use appeal_gateway::outbox::{
-    claim_batch, claim_next, delivery_report, enqueue, mark_sent, reclaim_stale, renew_lease,
-    NewSms,
+    claim_batch, claim_next, delivery_report, enqueue, mark_handed, mark_sent, reclaim_stale,
+    record_outcomes, recover_stale, renew_lease, NewSms, Outcome,
 };
 use appeal_gateway::store::Store;
 use chrono::{DateTime, TimeZone, Utc};
@@ -533,4 +533,102 @@ async fn results_commit_during_a_slow_send(backend: Backend) {
 both_backends!(
     results_commit_while_the_modem_is_slow,
     results_commit_during_a_slow_send
+);
+
+// Issue 12: broadcasts are at most once. A broadcast row handed to the modem by a daemon that
+// then died is `unconfirmed` after recovery, never queued again; one that was claimed but not
+// yet handed goes back to the queue; a result recorded after a hand-over (a failure to retry)
+// clears the mark, so a later crash re-sends the retry normally. An ack in the same crash is
+// at least once and goes back too. A reclaim by a running daemon applies the same rule, and a
+// result that comes late from the modem still records `sent`.
+async fn handed_broadcasts_are_not_sent_again(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    store.migrate().await.expect("migrate");
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 7, 3, 0, 0).unwrap();
+    let handed = queue(&store, "13800000001", "broadcast", t0).await;
+    let claimed = queue(&store, "13800000002", "broadcast", t0).await;
+    let retried = queue(&store, "13800000003", "broadcast", t0).await;
+    let ack = queue(&store, "13800000004", "ack", t0).await;
+    let rows = claim_batch(&store, "m1", "host:m1", false, t0, 10)
+        .await
+        .expect("claim");
+    assert_eq!(rows.len(), 4);
+    for id in [handed, retried, ack] {
+        assert!(mark_handed(&store, id, "host:m1", t0).await.expect("hand"));
+    }
+    // Another claimer's row is not handed over by this one.
+    assert!(!mark_handed(&store, claimed, "other:m9", t0)
+        .await
+        .expect("hand"));
+    let retry = rows.iter().find(|r| r.id == retried).expect("claimed");
+    record_outcomes(
+        &store,
+        "m1",
+        &[(
+            retry,
+            Outcome::Retry {
+                error: "+CMS ERROR: 332".into(),
+                next: t0,
+            },
+        )],
+    )
+    .await
+    .expect("record");
+    // The retry is claimed again by the same daemon, which dies before handing it over.
+    let again = claim_next(&store, "m1", "host:m1", false, t0)
+        .await
+        .expect("claim")
+        .expect("the retry is due");
+    assert_eq!(again.id, retried);
+    let n = recover_stale(&store, "host:m1", t0).await.expect("recover");
+    assert_eq!(n, 4);
+    assert_eq!(state(&store, handed).await, "unconfirmed");
+    let (_, _, _, why) = row(&store, handed).await;
+    assert!(why.unwrap_or_default().contains("not sent again"));
+    assert_eq!(state(&store, claimed).await, "queued");
+    assert_eq!(
+        state(&store, retried).await,
+        "queued",
+        "the mark was cleared"
+    );
+    // Only at-most-once kinds are marked by the sender; a marked ack would be unconfirmed too,
+    // which is why the sender marks nothing else (outbox::policy::at_most_once).
+    assert_eq!(state(&store, ack).await, "unconfirmed");
+    // Nothing unconfirmed is claimed again.
+    let t1 = t0 + chrono::Duration::minutes(1);
+    let next = claim_batch(&store, "m1", "host:m1", false, t1, 10)
+        .await
+        .expect("claim");
+    let mut ids: Vec<i64> = next.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(ids, vec![claimed, retried]);
+    // A running daemon's reclaim of a dead claimer's lease: the same rule.
+    assert!(mark_handed(&store, claimed, "host:m1", t1)
+        .await
+        .expect("hand"));
+    let t2 = t1 + chrono::Duration::minutes(5);
+    assert_eq!(reclaim_stale(&store, t2).await.expect("reclaim"), 2);
+    assert_eq!(state(&store, claimed).await, "unconfirmed");
+    assert_eq!(state(&store, retried).await, "queued");
+    // The modem's answer came after all: the text is recorded as sent.
+    let late = next.iter().find(|r| r.id == claimed).expect("claimed");
+    record_outcomes(
+        &store,
+        "m1",
+        &[(
+            late,
+            Outcome::Sent {
+                refs: vec![7],
+                at: t2,
+            },
+        )],
+    )
+    .await
+    .expect("record");
+    assert_eq!(state(&store, claimed).await, "sent");
+}
+both_backends!(
+    handed_broadcasts_unconfirmed,
+    handed_broadcasts_are_not_sent_again
 );

@@ -32,10 +32,13 @@ pub struct Progress {
     pub created_at: i64,
     /// Subscribers when it was created.
     pub total: i64,
-    /// Queued so far, and of those sent and cancelled (unsubscribed meanwhile).
+    /// Queued so far, and of those sent (or delivered), cancelled (unsubscribed meanwhile) and
+    /// unconfirmed (the modem had it when the daemon stopped; not sent again, see
+    /// `outbox::policy::at_most_once`).
     pub queued: i64,
     pub sent: i64,
     pub cancelled: i64,
+    pub unconfirmed: i64,
     pub done_at: Option<i64>,
 }
 
@@ -164,8 +167,9 @@ pub async fn progress(store: &Store, limit: i64) -> Result<Vec<Progress>> {
     let rows = sqlx::query(&store.sql(
         "SELECT b.id, b.village, b.notice_id, b.text, b.created_by, b.created_at, b.total, b.done_at, \
          (SELECT COUNT(*) FROM broadcast_recipients r WHERE r.broadcast_id = b.id), \
-         (SELECT COUNT(*) FROM broadcast_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state = 'sent'), \
-         (SELECT COUNT(*) FROM broadcast_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state = 'cancelled') \
+         (SELECT COUNT(*) FROM broadcast_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state IN ('sent', 'delivered')), \
+         (SELECT COUNT(*) FROM broadcast_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state = 'cancelled'), \
+         (SELECT COUNT(*) FROM broadcast_recipients r JOIN outbox o ON o.id = r.outbox_id WHERE r.broadcast_id = b.id AND o.state = 'unconfirmed') \
          FROM broadcasts b ORDER BY b.id DESC LIMIT ?",
     ))
     .bind(limit)
@@ -185,6 +189,7 @@ pub async fn progress(store: &Store, limit: i64) -> Result<Vec<Progress>> {
                 queued: r.try_get(8)?,
                 sent: r.try_get(9)?,
                 cancelled: r.try_get(10)?,
+                unconfirmed: r.try_get(11)?,
             })
         })
         .collect()

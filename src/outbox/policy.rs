@@ -12,7 +12,7 @@
 //!   cadres (`alert`, `escalation`, `reminder`, `supervision`) unless their appeal is red.
 //!   Acknowledgements, direct answers (`reply`, `refused`), API texts and every red text are
 //!   never held.
-//! - Broadcast results commit one by one (`commits_each`); every other kind's with its batch.
+//! - Broadcasts are at most once (`at_most_once`); every other kind at least once.
 
 use std::time::Duration;
 
@@ -42,13 +42,15 @@ pub fn held_in_quiet_hours(kind: &str, red: bool) -> bool {
     VILLAGER_HELD_KINDS.contains(&kind) || (OFFICIAL_KINDS.contains(&kind) && !red)
 }
 
-/// Whether a sent row of this kind commits its result before the next text goes, instead of
-/// with its batch. A crash re-sends what went out since the last commit: for a batch of
-/// acknowledgements that is a few villagers who just texted, and the batch buys the ack rate
-/// of a flood; for a broadcast it would be up to a batch of subscribers texted twice, and the
-/// carrier's pace (`send_per_minute`) leaves ample time for a commit per text. So a kill can
-/// repeat at most the one broadcast text the modem had in hand.
-pub fn commits_each(kind: &str) -> bool {
+/// Whether a row of this kind must never go twice, at the price of maybe not at all: the
+/// sender commits that it hands the row to the modem before it does, and its result before the
+/// next text; a row the daemon died holding is marked `unconfirmed` and not sent again
+/// (`outbox::queue::release_stale`). Broadcasts: a duplicate texts hundreds of subscribers
+/// twice (the issue forbids it), a lost one costs one villager a notice they can ask for with
+/// `GK`, and the carrier's pace (`send_per_minute`) leaves ample time for two commits a text.
+/// Every other kind is at least once, its results committed per batch: an acknowledgement or
+/// an alert must arrive, and the batch buys the ack rate of a flood.
+pub fn at_most_once(kind: &str) -> bool {
     kind == "broadcast"
 }
 
@@ -121,12 +123,12 @@ mod tests {
     }
 
     #[test]
-    fn only_broadcasts_commit_each_result() {
-        assert!(commits_each("broadcast"));
+    fn only_broadcasts_are_at_most_once() {
+        assert!(at_most_once("broadcast"));
         for kind in [
             "ack", "reply", "accepted", "survey", "alert", "digest", "api",
         ] {
-            assert!(!commits_each(kind), "{kind}");
+            assert!(!at_most_once(kind), "{kind}");
         }
     }
 

@@ -156,13 +156,13 @@ async fn apply(
     match outcome {
         Outcome::Sent { refs, at } => {
             let now = at.timestamp_millis();
-            // From `sending`, or from `queued` when a reclaim took the row back while the modem
-            // was still at it. When a commit went through but its answer was lost with the
+            // From `sending`, or from `queued` (`unconfirmed` for an at-most-once kind) when a
+            // reclaim took the row back while the modem was still at it. When a commit went through but its answer was lost with the
             // connection, the sender's retry finds the row already sent and adds no second
             // parts.
             let updated = sqlx::query(&store.sql(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, sent_by = ?, parts = ?, last_error = NULL, \
-                 recipient_key = ? WHERE id = ? AND state IN ('sending', 'queued')",
+                 recipient_key = ? WHERE id = ? AND state IN ('sending', 'queued', 'unconfirmed')",
             ))
             .bind(now)
             .bind(modem)
@@ -188,8 +188,8 @@ async fn apply(
         }
         Outcome::Retry { error, next } => {
             sqlx::query(&store.sql(
-                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_by = NULL \
-                 WHERE id = ? AND state = 'sending'",
+                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, last_error = ?, claimed_by = NULL, \
+                 handed_at = NULL WHERE id = ? AND state = 'sending'",
             ))
             .bind(next.timestamp_millis())
             .bind(error)
@@ -199,8 +199,8 @@ async fn apply(
         }
         Outcome::Hold { error } => {
             sqlx::query(&store.sql(
-                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL, last_error = ? \
-                 WHERE id = ? AND state = 'sending'",
+                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL, last_error = ?, \
+                 handed_at = NULL WHERE id = ? AND state = 'sending'",
             ))
             .bind(error)
             .bind(id)
@@ -209,7 +209,7 @@ async fn apply(
         }
         Outcome::Release => {
             sqlx::query(&store.sql(
-                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL \
+                "UPDATE outbox SET state = 'queued', attempts = attempts - 1, claimed_by = NULL, handed_at = NULL \
                  WHERE id = ? AND state = 'sending'",
             ))
             .bind(id)
@@ -218,8 +218,8 @@ async fn apply(
         }
         Outcome::Defer { next } => {
             sqlx::query(&store.sql(
-                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, attempts = attempts - 1, claimed_by = NULL \
-                 WHERE id = ? AND state = 'sending'",
+                "UPDATE outbox SET state = 'queued', next_attempt_at = ?, attempts = attempts - 1, claimed_by = NULL, \
+                 handed_at = NULL WHERE id = ? AND state = 'sending'",
             ))
             .bind(next.timestamp_millis())
             .bind(id)
@@ -228,7 +228,7 @@ async fn apply(
         }
         Outcome::Failed { error } => {
             sqlx::query(&store.sql(
-                "UPDATE outbox SET state = 'failed', last_error = ? WHERE id = ? AND state = 'sending'",
+                "UPDATE outbox SET state = 'failed', last_error = ?, handed_at = NULL WHERE id = ? AND state = 'sending'",
             ))
             .bind(error)
             .bind(id)
@@ -353,36 +353,83 @@ pub async fn appeal_is_red(store: &Store, appeal_id: Option<i64>) -> Result<bool
     Ok(colour.as_deref() == Some("red"))
 }
 
+/// Marks a claimed row of an at-most-once kind (`policy::at_most_once`) as handed to the
+/// modem, committed before the modem has it, so recovery knows the SMS may have gone (see
+/// [`recover_stale`]). False when the row is no longer this claimer's: it must not be sent.
+pub async fn mark_handed(store: &Store, id: i64, daemon: &str, now: DateTime<Utc>) -> Result<bool> {
+    let r = sqlx::query(&store.sql(
+        "UPDATE outbox SET handed_at = ? WHERE id = ? AND state = 'sending' AND claimed_by = ?",
+    ))
+    .bind(now.timestamp_millis())
+    .bind(id)
+    .bind(daemon)
+    .execute(store.pool())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The message of a row left `unconfirmed` by recovery.
+const UNCONFIRMED: &str =
+    "the daemon stopped while the modem had it: it may or may not have gone, and is not sent again";
+
+/// Releases the stale `sending` rows: those claimed before `before`, and with `mine` every row
+/// of that claimer. Rows handed to the modem (only at-most-once kinds set `handed_at`) become
+/// `unconfirmed`, a final state, since whether the SMS went is unknown and sending it again
+/// could text a subscriber twice; the rest go back to the queue with `why`. One transaction.
+/// Returns how many rows were released either way.
+async fn release_stale(store: &Store, mine: Option<&str>, before: i64, why: &str) -> Result<u64> {
+    let which = if mine.is_some() {
+        "(claimed_by = ? OR claimed_at < ?)"
+    } else {
+        "claimed_at < ?"
+    };
+    let mut tx = store.pool().begin().await?;
+    let mut released = 0;
+    for (to, note, handed) in [
+        ("unconfirmed", UNCONFIRMED, " AND handed_at IS NOT NULL"),
+        ("queued", why, ""),
+    ] {
+        let sql = store
+            .sql(&format!(
+                "UPDATE outbox SET state = '{to}', claimed_by = NULL, last_error = ? \
+             WHERE state = 'sending'{handed} AND {which}"
+            ))
+            .into_owned();
+        let mut q = sqlx::query(&sql).bind(note);
+        if let Some(daemon) = mine {
+            q = q.bind(daemon);
+        }
+        let n = q.bind(before).execute(&mut *tx).await?.rows_affected();
+        if to == "unconfirmed" && n > 0 {
+            tracing::warn!(
+                rows = n,
+                "texts the modem had when their sender stopped are marked unconfirmed, not sent again"
+            );
+        }
+        released += n;
+    }
+    tx.commit().await?;
+    Ok(released)
+}
+
 /// At start: rows this daemon left in `sending` when it stopped (its id is stable across
-/// restarts), and rows any claimer let expire, go back to the queue. The attempt stays counted.
+/// restarts), and rows any claimer let expire, go back to the queue (at-most-once rows the
+/// modem had become `unconfirmed`, see [`release_stale`]). The attempt stays counted.
 pub async fn recover_stale(
     store: &Store,
     daemon: &str,
     stale_before: DateTime<Utc>,
 ) -> Result<u64> {
-    let r = sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'queued', claimed_by = NULL, last_error = 'interrupted while sending' \
-         WHERE state = 'sending' AND (claimed_by = ? OR claimed_at < ?)",
-    ))
-    .bind(daemon)
-    .bind(stale_before.timestamp_millis())
-    .execute(store.pool())
-    .await?;
-    Ok(r.rows_affected())
+    let before = stale_before.timestamp_millis();
+    release_stale(store, Some(daemon), before, "interrupted while sending").await
 }
 
 /// While running: rows whose lease (renewed by the sender while the modem works on them) ran
 /// out before `stale_before` go back to the queue, whoever claimed them. A live sender renews
 /// its lease, so only the rows of a claimer that is gone are taken.
 pub async fn reclaim_stale(store: &Store, stale_before: DateTime<Utc>) -> Result<u64> {
-    let r = sqlx::query(&store.sql(
-        "UPDATE outbox SET state = 'queued', claimed_by = NULL, last_error = 'lease expired while sending' \
-         WHERE state = 'sending' AND claimed_at < ?",
-    ))
-    .bind(stale_before.timestamp_millis())
-    .execute(store.pool())
-    .await?;
-    Ok(r.rows_affected())
+    let before = stale_before.timestamp_millis();
+    release_stale(store, None, before, "lease expired while sending").await
 }
 
 /// Applies a status report: the latest part sent by `modem` with this TP-MR to this recipient

@@ -21,8 +21,8 @@ use crate::clock::Clock;
 use crate::modem::ModemHandle;
 use crate::outbox::policy;
 use crate::outbox::{
-    appeal_is_red, claim_batch, recent_capped_sends_by_key, record_outcomes, renew_leases, Claimed,
-    Outcome,
+    appeal_is_red, claim_batch, mark_handed, recent_capped_sends_by_key, record_outcomes,
+    renew_leases, Claimed, Outcome,
 };
 use crate::pdu::{encode_submit, SubmitOptions};
 use crate::phone::national;
@@ -158,7 +158,7 @@ pub async fn run_sender(ctx: SenderContext, s: SenderSettings) {
 
 /// Rows claimed per commit. A batch's results are committed together too (see
 /// [`FLUSH_AFTER`]), so a fast modem costs two commits per batch instead of two per SMS; only
-/// bulk kinds commit each result before the next text (`policy::commits_each`). Small
+/// at-most-once kinds commit each result before the next text (`policy::at_most_once`). Small
 /// enough that rows held by one modem of a pool are not long out of the others' reach.
 const BATCH: usize = 16;
 /// A result waits at most this long for its commit, even while the modem takes seconds over
@@ -254,6 +254,25 @@ async fn send_batch(
                 error: format!("cannot encode: {e}"),
             },
             Ok(parts) => {
+                if policy::at_most_once(&row.kind) {
+                    // Committed before the modem has it, so a crash from here on leaves the
+                    // row `unconfirmed` rather than sent again (`policy::at_most_once`).
+                    match mark_handed(&ctx.store, row.id, &s.daemon_id, ctx.clock.now()).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            // Reclaimed meanwhile (a database outage longer than the lease): it
+                            // is another claimer's row now, so it is neither sent nor touched.
+                            tracing::warn!(modem = %name, outbox = row.id, "lease lost before sending; left to its new claimer");
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(modem = %name, outbox = row.id, error = %e, "cannot record the hand-over; the batch waits");
+                            rest = Some(Outcome::Release);
+                            batch.push(row, Outcome::Release);
+                            continue;
+                        }
+                    }
+                }
                 let result = send_leased(ctx, s, &mut batch, &rows[i..], parts).await;
                 let outcome = judge(ctx, s, row, result, st).await;
                 if matches!(outcome, Outcome::Hold { .. }) {
@@ -269,7 +288,7 @@ async fn send_batch(
                 *capped_sent.entry(key).or_insert(0) += 1;
             }
         }
-        let commit_now = matches!(outcome, Outcome::Sent { .. }) && policy::commits_each(&row.kind);
+        let commit_now = matches!(outcome, Outcome::Sent { .. }) && policy::at_most_once(&row.kind);
         batch.push(row, outcome);
         if (commit_now
             || batch

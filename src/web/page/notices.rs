@@ -255,25 +255,27 @@ pub async fn page(
     let progress = broadcast::progress(store, 20).await.map_err(internal)?;
     let _ = write!(
         b,
-        r#"<section><h2>{}</h2><table id="broadcasts"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
+        r#"<section><h2>{}</h2><table id="broadcasts"><thead><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>"#,
         t("群发进度", "Broadcasts"),
         t("村", "Village"),
         t("订阅者", "Subscribers"),
         t("已排队", "Queued"),
         t("已发送", "Sent"),
         t("已退订取消", "Cancelled"),
+        t("未确认", "Unconfirmed"),
         t("时间", "When")
     );
     for g in progress {
         let _ = write!(
             b,
-            r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{}{}</td></tr>"#,
+            r#"<tr><td>{}</td><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td>{}{}</td></tr>"#,
             g.id,
             esc(&g.village),
             g.total,
             g.queued,
             g.sent,
             g.cancelled,
+            g.unconfirmed,
             local_short(g.created_at, tz),
             if g.done_at.is_some() { "" } else { " …" }
         );
