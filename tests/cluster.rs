@@ -988,6 +988,16 @@ async fn a_broadcast_to_500_survives_kill_9() {
         missing.iter().all(|p| unconfirmed.contains(p)),
         "a subscriber with no text is not recorded unconfirmed: missing {missing:?}, unconfirmed {unconfirmed:?}"
     );
+    // The progress the page and the API show says the same (delivered texts count as sent).
+    let (code, body) = daemon
+        .get("/api/v1/broadcasts")
+        .expect("the daemon answers");
+    assert_eq!(code, 200, "{body}");
+    let progress: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    let b = &progress["broadcasts"][0];
+    assert_eq!(b["queued"], 500, "{b}");
+    assert_eq!(b["unconfirmed"], unconfirmed.len(), "{b}");
+    assert_eq!(b["sent"], 500 - unconfirmed.len(), "{b}");
     eprintln!(
         "broadcast after {} kills: {} texts, {} unconfirmed ({} of them not sent)",
         kills.len(),

@@ -543,13 +543,8 @@ pub async fn paired_broadcast(
         o.push(run_broadcast(old.clone(), texts, database_url.clone()).await?);
         n.push(run_broadcast(new.clone(), texts, database_url.clone()).await?);
     }
-    let cell = |runs: &[BroadcastReport]| {
-        let all: Vec<f64> = runs.iter().map(BroadcastReport::send_rate).collect();
-        let each: Vec<String> = all.iter().map(|x| format!("{x:.0}")).collect();
-        let mid = median(all);
-        (mid, format!("{mid:.0} [{}]", each.join(" ")))
-    };
-    let ((om, ot), (nm, nt)) = (cell(&o), cell(&n));
+    let rate = BroadcastReport::send_rate;
+    let ((om, ot), (nm, nt)) = (median_cell(&o, rate), median_cell(&n, rate));
     let backend = n.first().map_or("?", |r| r.backend.as_str());
     Ok(format!(
         "paired broadcast: {} pair(s), {texts} subscribers each, {backend}; medians, every run in brackets\n\
@@ -597,6 +592,14 @@ pub async fn paired(
 /// One figure of a report.
 type Rate = fn(&BenchReport) -> f64;
 
+/// A figure over runs: its median, and the cell "median [each run]" of a paired table.
+fn median_cell<T>(runs: &[T], rate: fn(&T) -> f64) -> (f64, String) {
+    let all: Vec<f64> = runs.iter().map(rate).collect();
+    let each: Vec<String> = all.iter().map(|x| format!("{x:.0}")).collect();
+    let mid = median(all);
+    (mid, format!("{mid:.0} [{}]", each.join(" ")))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
@@ -622,19 +625,9 @@ impl std::fmt::Display for PairedReport {
             ("acks (acks/s)", BenchReport::ack_rate),
             ("end to end (appeals/s)", BenchReport::end_to_end_rate),
         ];
-        let cell = |runs: &[BenchReport], rate: Rate| {
-            let all: Vec<f64> = runs.iter().map(rate).collect();
-            let each = all
-                .iter()
-                .map(|x| format!("{x:.0}"))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let mid = median(all);
-            (mid, format!("{mid:.0} [{each}]"))
-        };
         for (name, rate) in rows {
-            let (o, ot) = cell(&self.old, rate);
-            let (n, nt) = cell(&self.new, rate);
+            let (o, ot) = median_cell(&self.old, rate);
+            let (n, nt) = median_cell(&self.new, rate);
             writeln!(f, "{name:<22} {ot:>28} {nt:>28} {:>6.2}x", n / o)?;
         }
         let rss = |runs: &[BenchReport]| {
